@@ -1,0 +1,41 @@
+# Vitrine: two commands, `make demo` and `make test`. Both create the environment when it is missing.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Real photos for the simulated sales when the shared data set is there; override with `make demo PHOTOS=DIR`
+# (PHOTOS= gives generated placeholder images).
+PHOTOS ?= $(wildcard ../shared/datasets/scene-photos)
+DEMO_USERS ?= 2000
+DEMO_DAYS ?= 120
+DEMO_SALES_PER_DAY ?= 20
+DEMO_SEED ?= 7
+
+# Telemetry off for everything the targets start.
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: demo test lint bench env clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+demo: env
+	$(BIN)/vitrine demo --users $(DEMO_USERS) --days $(DEMO_DAYS) --sales-per-day $(DEMO_SALES_PER_DAY) \
+		--seed $(DEMO_SEED) $(if $(PHOTOS),--photos $(PHOTOS),)
+
+test: env
+	$(BIN)/ruff check vitrine tests benchmarks flows python_models
+	$(BIN)/python -m pytest
+
+bench: env
+	$(BIN)/python benchmarks/bench_foundation.py
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs

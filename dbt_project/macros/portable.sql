@@ -1,0 +1,83 @@
+{#-
+  Engine-specific SQL behind adapter.dispatch, so that the models stay portable (DuckDB by default, Spark for
+  scale-out). Each macro has a default (ANSI-ish) implementation and overrides where an engine differs.
+-#}
+
+{#- A date `days` days after `expr` (negative: before), typed DATE on every engine. -#}
+{% macro add_days(expr, days) %}
+    {{ return(adapter.dispatch('add_days', 'vitrine')(expr, days)) }}
+{% endmacro %}
+
+{% macro default__add_days(expr, days) -%}
+    cast({{ dbt.dateadd('day', days, expr) }} as date)
+{%- endmacro %}
+
+{% macro spark__add_days(expr, days) -%}
+    date_add({{ expr }}, {{ days }})
+{%- endmacro %}
+
+
+{#- The median of a numeric expression (an aggregate). -#}
+{% macro median(expr) %}
+    {{ return(adapter.dispatch('median', 'vitrine')(expr)) }}
+{% endmacro %}
+
+{% macro default__median(expr) -%}
+    percentile_cont(0.5) within group (order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__median(expr) -%}
+    median({{ expr }})
+{%- endmacro %}
+
+{% macro spark__median(expr) -%}
+    percentile({{ expr }}, 0.5)
+{%- endmacro %}
+
+
+{#-
+  Table function part of a FROM clause that turns each row of `relation` into one row per word of `text_expr`
+  (lower-cased, split on anything that is not a letter), keeping the columns `keep`. The words come out as `term`.
+-#}
+{% macro words_of(relation, text_expr, keep) %}
+    {{ return(adapter.dispatch('words_of', 'vitrine')(relation, text_expr, keep)) }}
+{% endmacro %}
+
+{% macro default__words_of(relation, text_expr, keep) -%}
+    {{ exceptions.raise_compiler_error("words_of: no implementation for " ~ target.type ~ "; add one to macros/portable.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__words_of(relation, text_expr, keep) -%}
+    (
+        select {{ keep | join(', ') }}, unnest(regexp_split_to_array(lower({{ text_expr }}), '[^a-z]+')) as term
+        from {{ relation }}
+    )
+{%- endmacro %}
+
+{% macro spark__words_of(relation, text_expr, keep) -%}
+    (
+        select {{ keep | join(', ') }}, explode(split(lower({{ text_expr }}), '[^a-z]+')) as term
+        from {{ relation }}
+    )
+{%- endmacro %}
+
+
+{#-
+  A reproducible pseudo-random number in [0, 1) from the given expressions and a seed: a hash, never random(),
+  so that a rerun draws the same sample.
+-#}
+{% macro stable_uniform(exprs, seed) %}
+    {{ return(adapter.dispatch('stable_uniform', 'vitrine')(exprs, seed)) }}
+{% endmacro %}
+
+{% macro default__stable_uniform(exprs, seed) -%}
+    {{ exceptions.raise_compiler_error("stable_uniform: no implementation for " ~ target.type ~ "; add one to macros/portable.sql") }}
+{%- endmacro %}
+
+{% macro duckdb__stable_uniform(exprs, seed) -%}
+    (hash({{ exprs | join(', ') }}, {{ seed }}) % 1000000007) / 1000000007.0
+{%- endmacro %}
+
+{% macro spark__stable_uniform(exprs, seed) -%}
+    pmod(xxhash64({{ exprs | join(', ') }}, {{ seed }}), 1000000007) / 1000000007.0
+{%- endmacro %}

@@ -1,0 +1,25 @@
+{#-
+  Popularity of each open sale as of each scoring day: its visits and distinct visitors in the last
+  popularity_days days, and its rank among the day's open sales (1 = most visited; ties by sale_id).
+-#}
+with recent as (
+    select
+        o.scored_for,
+        o.sale_id,
+        coalesce(sum(v.visits), 0) as recent_visits,
+        count(v.user_id) as recent_visitors
+    from {{ ref('int_open_sales') }} as o
+    left join {{ ref('int_daily_visits') }} as v
+        on v.sale_id = o.sale_id
+        and v.visited_on < o.scored_for
+        and v.visited_on >= {{ add_days('o.scored_for', -var('popularity_days')) }}
+    group by o.scored_for, o.sale_id
+)
+
+select
+    scored_for,
+    sale_id,
+    recent_visits,
+    recent_visitors,
+    row_number() over (partition by scored_for order by recent_visits desc, sale_id) as popularity_rank
+from recent

@@ -1,0 +1,23 @@
+{#-
+  Tonight's scores (public): one row per active customer and candidate sale open on run_date, one column per
+  recommender and signal. Candidates, not the full cross product: see int_candidates and candidate_coverage.
+  Never a sale the customer already bought.
+-#}
+select
+    f.scored_for,
+    f.user_id,
+    f.sale_id,
+    f.cf_score,
+    f.cb_text_score,
+    f.cb_destination_score,
+    f.cb_price_score,
+    f.popularity_visits,
+    f.user_sale_visits,
+    f.days_since_open,
+    f.days_left,
+    f.price_eur,
+    f.price_ratio
+from {{ ref('int_candidate_features') }} as f
+inner join {{ ref('int_scoring_days') }} as d
+    on d.scored_for = f.scored_for
+where d.is_nightly

@@ -1,0 +1,156 @@
+"""The SQL recommenders on a small simulated world: leak-free features, the sampled training set, the evaluation.
+
+The hand-computed cases (CF similarity and score, sparse dot product, sampling exclusions, a metric) are dbt unit
+tests in dbt_project/models/*/_*unit_tests.yml and run in the end-to-end `dbt build`.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from vitrine.dbt_runner import run_dbt
+from vitrine.evaluation import evaluate
+from vitrine.ingest import ingest_folder
+from vitrine.simulate import simulate_world
+
+FEATURES = (
+    "cf_score, cb_text_score, cb_destination_score, cb_price_score, popularity_visits, user_sale_visits, "
+    "days_since_open, days_left, price_eur, price_ratio"
+)
+
+
+def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("recommenders")
+    folder = root / "world"
+    simulate_world(folder, users=400, days=60, sales_per_day=10, seed=5, start=date(2026, 1, 1))
+    warehouse = root / "vitrine.duckdb"
+    ingest_folder(folder, warehouse=warehouse)
+    run_dbt(["build", "--exclude", "test_type:unit"], warehouse=warehouse)
+    return warehouse, folder
+
+
+def test_scores_cover_active_users_and_open_sales_only(world: tuple[Path, Path]) -> None:
+    warehouse, _ = world
+    (run_date,) = _query(warehouse, "select max(visited_on) + 1 from main.stg_visits")[0]
+    outside = _query(
+        warehouse,
+        """
+        select count(*) from main.recommender_scores r join main.stg_sales s using (sale_id)
+        where not (s.opens_on <= r.scored_for and r.scored_for <= s.closes_on) or r.scored_for <> ?
+        """,
+        [run_date],
+    )[0][0]
+    assert outside == 0
+    already_bought = _query(
+        warehouse,
+        "select count(*) from main.recommender_scores r join main.stg_purchases p "
+        "on p.user_id = r.user_id and p.sale_id = r.sale_id and p.purchased_on < r.scored_for",
+    )[0][0]
+    assert already_bought == 0
+    scored_users, active_users = _query(
+        warehouse,
+        """
+        select (select count(distinct user_id) from main.recommender_scores),
+               (select count(distinct user_id) from main.stg_visits where visited_on >= ? - 30)
+        """,
+        [run_date],
+    )[0]
+    assert scored_users == active_users > 0
+
+
+def test_training_set_has_five_negatives_per_purchase_drawn_reproducibly(world: tuple[Path, Path]) -> None:
+    warehouse, _ = world
+    rows = _query(
+        warehouse,
+        """
+        select example_on, user_id, sum(label) as positives, sum(1 - label) as negatives,
+               (select count(*) from main.int_candidate_features f
+                where f.scored_for = e.example_on and f.user_id = e.user_id) as open_not_bought_before
+        from main.training_examples e group by example_on, user_id
+        """,
+    )
+    assert len(rows) > 50
+    for _, _, positives, negatives, available in rows:
+        assert negatives == min(5 * positives, available - positives)
+    bought_negatives = _query(
+        warehouse,
+        "select count(*) from main.training_examples e join main.stg_purchases p on p.user_id = e.user_id "
+        "and p.sale_id = e.sale_id and p.purchased_on = e.example_on where e.label = 0",
+    )[0][0]
+    assert bought_negatives == 0
+
+    before = _query(warehouse, "select example_on, user_id, sale_id, label from main.training_examples order by all")
+    run_dbt(["build", "--select", "training_examples", "--exclude", "test_type:unit"], warehouse=warehouse)
+    after = _query(warehouse, "select example_on, user_id, sale_id, label from main.training_examples order by all")
+    assert before == after
+
+
+def test_features_of_an_example_ignore_events_on_or_after_its_day(
+    world: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Later events appended to the warehouse change tonight's features but not any earlier example's."""
+    warehouse, _ = world
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    # A positive example whose sale is still open the next day, on a day well inside the training window.
+    example_on, user_id, _ = _query(
+        copy,
+        """
+        select e.example_on, e.user_id, e.sale_id from main.training_examples e
+        join main.stg_sales s using (sale_id)
+        where e.label = 1 and s.closes_on > e.example_on and not e.is_evaluation_day
+        order by e.example_on desc, e.user_id limit 1
+        """,
+    )[0]
+    open_sales = [r[0] for r in _query(
+        copy, "select sale_id from main.stg_sales where opens_on <= ? and closes_on >= ? order by sale_id",
+        [example_on, example_on],
+    )]
+    users = [r[0] for r in _query(copy, "select user_id from main.stg_users order by user_id limit 40")]
+    # On the example's own day: the buyer and 40 others visit every open sale many times. If any feature of the
+    # day's examples read these events, its cf, content, popularity or own-visit features would move.
+    later = tmp_path / "later"
+    later.mkdir()
+    with (later / "visits.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["user_id", "sale_id", "visited_at"])
+        for u in [user_id, *users]:
+            for s in open_sales:
+                for hour in (21, 22, 23):
+                    writer.writerow([u, s, f"{example_on.isoformat()}T{hour}:{u % 60:02d}:{s % 60:02d}Z"])
+    report = ingest_folder(later, warehouse=copy)
+    assert report.to_dict()["tables"]["visits"]["rows_accepted"] > 0
+
+    examples = f"select example_on, user_id, sale_id, label, {FEATURES} from main.training_examples"
+    before_day = _query(copy, examples + " where example_on <= ? order by all", [example_on])
+    next_day = _query(copy, examples + " where example_on = ? order by all", [example_on + timedelta(days=1)])
+    run_dbt(["build", "--exclude", "test_type:unit"], warehouse=copy)
+    assert _query(copy, examples + " where example_on <= ? order by all", [example_on]) == before_day
+    # ...while the same events do change the features of the next day's examples: the test can fail.
+    assert _query(copy, examples + " where example_on = ? order by all", [example_on + timedelta(days=1)]) != next_day
+
+
+def test_cf_and_content_based_beat_popularity(world: tuple[Path, Path]) -> None:
+    warehouse, _ = world
+    (run_date,) = _query(warehouse, "select max(visited_on) + 1 from main.stg_visits")[0]
+    rows = evaluate(run_date - timedelta(days=14), run_date - timedelta(days=1), warehouse=warehouse)
+    p10 = {r.recommender: r.p_at_10 for r in rows if r.target == "purchases"}
+    assert set(p10) >= {"cf", "cb_text", "cb_destination", "cb_price", "content_based", "popularity"}
+    assert p10["cf"] > p10["popularity"]
+    assert max(p10["cb_text"], p10["content_based"]) > p10["popularity"]
+    # The evaluation run builds into its own schema: tonight's public marts are untouched.
+    assert _query(warehouse, "select count(distinct scored_for) from main.recommender_scores")[0][0] == 1
+    assert _query(warehouse, "select max(evaluated_on) from evaluation.model_evaluation")[0][0] == (
+        run_date - timedelta(days=1)
+    )

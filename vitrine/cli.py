@@ -1,0 +1,155 @@
+"""The `vitrine` command line: simulate, ingest, build, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from vitrine.config import disable_telemetry
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_world_args(parser: argparse.ArgumentParser, *, defaults: dict[str, int] | None = None) -> None:
+    d = defaults or {}
+    required = not d
+    parser.add_argument("--users", type=_positive_int, required=required, default=d.get("users"))
+    parser.add_argument("--days", type=_positive_int, required=required, default=d.get("days"))
+    parser.add_argument(
+        "--sales-per-day", type=_positive_int, required=required, default=d.get("sales_per_day")
+    )
+    parser.add_argument("--seed", type=int, required=required, default=d.get("seed"))
+    parser.add_argument(
+        "--photos", type=Path, default=None,
+        help="folder of real photos, one sub-folder per scene class (default: generated placeholders)",
+    )
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 1, 1), help="first day (YYYY-MM-DD)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vitrine", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("simulate", help="write a deterministic simulated flash-sale world (raw contract files)")
+    p.add_argument("--out", type=Path, required=True)
+    _add_world_args(p)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("ingest", help="load a folder of raw contract files into the warehouse's raw schema")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--images-root", type=Path, default=None, help="root of sale_images.uri (default: FOLDER/images)")
+    p.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: $VITRINE_WAREHOUSE or "
+                   "warehouse/vitrine.duckdb)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "build", help="dbt build (models + tests) on the warehouse; other arguments go to dbt, e.g. --select staging"
+    )
+    p.add_argument("--warehouse", type=Path, default=None)
+
+    p = sub.add_parser("evaluate", help="rank each day's open sales by each recommender alone; print the metrics")
+    p.add_argument("--from", dest="first_day", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="last_day", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD")
+    p.add_argument("--warehouse", type=Path, default=None)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("demo", help="simulate a small world, ingest it, build everything, print a summary")
+    _add_world_args(p, defaults={"users": 2000, "days": 120, "sales_per_day": 20, "seed": 7})
+    p.add_argument("--workdir", type=Path, default=None, help="where the demo world goes (default: warehouse/)")
+    p.add_argument("--warehouse", type=Path, default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    disable_telemetry()
+    parser = build_parser()
+    args, passthrough = parser.parse_known_args(argv)
+    if passthrough and args.command != "build":
+        parser.error(f"unrecognized arguments: {' '.join(passthrough)}")
+
+    if args.command == "simulate":
+        from vitrine.simulate import simulate_world
+
+        try:
+            summary = simulate_world(
+                args.out, users=args.users, days=args.days, sales_per_day=args.sales_per_day, seed=args.seed,
+                photos=args.photos, start=args.start, file_format=args.format, progress=_progress,
+            )
+        except ValueError as exc:
+            print(f"simulate failed: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(summary.to_dict(), indent=2, default=str))
+        else:
+            print(f"Simulated world in {summary.out} ({summary.photo_mode})")
+            for table, n in summary.counts.items():
+                print(f"  {table:<12} {n:>12,}")
+            print(f"  first scoring date: {summary.first_scoring_date}")
+        return 0
+
+    if args.command == "ingest":
+        from vitrine.ingest import IngestError, ingest_folder
+
+        try:
+            report = ingest_folder(args.folder, warehouse=args.warehouse, images_root=args.images_root)
+        except IngestError as exc:
+            print(f"ingest failed, nothing loaded: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report.format_table())
+        return 0
+
+    if args.command == "build":
+        from vitrine.dbt_runner import DbtError, run_dbt
+
+        try:
+            run = run_dbt(["build", *passthrough], warehouse=args.warehouse)
+        except DbtError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(", ".join(f"{k}={v}" for k, v in sorted(run.counts().items())))
+        return 0
+
+    if args.command == "evaluate":
+        from vitrine.dbt_runner import DbtError
+        from vitrine.evaluation import evaluate, evaluation_json, format_evaluation
+
+        try:
+            rows = evaluate(args.first_day, args.last_day, warehouse=args.warehouse)
+        except (DbtError, ValueError) as exc:
+            print(f"evaluate failed: {exc}", file=sys.stderr)
+            return 1
+        print(evaluation_json(rows) if args.json else format_evaluation(rows))
+        return 0
+
+    if args.command == "demo":
+        from vitrine.demo import DemoError, run_demo
+
+        try:
+            run_demo(
+                users=args.users, days=args.days, sales_per_day=args.sales_per_day, seed=args.seed,
+                photos=args.photos, start=args.start, workdir=args.workdir, warehouse=args.warehouse,
+                echo=print,
+            )
+        except DemoError as exc:
+            print(f"demo failed: {exc}", file=sys.stderr)
+            return 1
+        return 0
+
+    raise AssertionError(f"unhandled command {args.command}")  # argparse restricts the choices
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""`vitrine demo`: simulate a small world, ingest it, build the dbt project, print what is where.
+
+The demo owns its warehouse: it rebuilds it from scratch on each run so that the summary always describes one
+world. It refuses to touch a warehouse that holds data ingested from anywhere else.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from vitrine.config import warehouse_path
+
+
+class DemoError(RuntimeError):
+    """The demo could not run (its warehouse holds other data, or a step failed)."""
+
+
+@dataclass(frozen=True)
+class TableCount:
+    schema: str
+    name: str
+    kind: str  # BASE TABLE or VIEW
+    rows: int
+
+
+def warehouse_tables(path: Path) -> list[TableCount]:
+    """Every table and view of the warehouse with its row count (read-only connection)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        listing = con.execute(
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "where table_catalog = current_database() order by table_schema, table_name"
+        ).fetchall()
+        return [
+            TableCount(schema, name, kind, con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])
+            for schema, name, kind in listing
+        ]
+
+
+def _ingested_sources(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    with duckdb.connect(str(path), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' "
+            "and table_name = 'ingest_batches'"
+        ).fetchone()[0]
+        if not exists:
+            return set()
+        return {row[0] for row in con.execute("select distinct source_dir from raw.ingest_batches").fetchall()}
+
+
+def run_demo(
+    *, users: int, days: int, sales_per_day: int, seed: int, photos: Path | None, start: date,
+    workdir: Path | None = None, warehouse: Path | None = None, echo: Callable[[str], None] = print,
+) -> list[TableCount]:
+    from vitrine.dbt_runner import DbtError, run_dbt
+    from vitrine.ingest import IngestError, ingest_folder
+    from vitrine.simulate import simulate_world
+
+    wh = warehouse_path(warehouse)
+    world = (workdir or wh.parent).resolve() / "demo_world"
+    foreign = {s for s in _ingested_sources(wh) if Path(s).resolve() != world}
+    if foreign:
+        raise DemoError(
+            f"{wh} holds data ingested from {sorted(foreign)}; the demo rebuilds its warehouse from scratch. "
+            "Point it elsewhere with --warehouse or VITRINE_WAREHOUSE."
+        )
+    for stale in (wh, wh.with_name(wh.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(world, ignore_errors=True)
+
+    timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(name: str) -> Iterator[None]:
+        echo(f"==> {name}")
+        t0 = time.perf_counter()
+        yield
+        timings[name] = time.perf_counter() - t0
+
+    try:
+        with step("simulate"):
+            world_summary = simulate_world(
+                world, users=users, days=days, sales_per_day=sales_per_day, seed=seed, photos=photos, start=start,
+            )
+        with step("ingest"):
+            report = ingest_folder(world, warehouse=wh)
+        with step("dbt build"):
+            dbt_run = run_dbt(["build"], warehouse=wh)
+    except (IngestError, DbtError, ValueError) as exc:
+        raise DemoError(str(exc)) from exc
+
+    tables = warehouse_tables(wh)
+    echo("")
+    echo(report.format_table())
+    echo("")
+    echo("dbt build: " + ", ".join(f"{k} {v}" for k, v in sorted(dbt_run.counts().items())))
+    echo("")
+    echo(f"{'table':<32} {'kind':<6} {'rows':>12}")
+    for t in tables:
+        echo(f"{t.schema + '.' + t.name:<32} {'view' if t.kind == 'VIEW' else 'table':<6} {t.rows:>12,}")
+    echo("")
+    echo(f"warehouse:  {wh}")
+    echo(f"world:      {world} (raw contract files; truth/ holds the hidden variables)")
+    echo(f"images:     {world / 'images'} ({world_summary.n_images:,} images: {world_summary.photo_mode})")
+    echo(f"scoring:    the first night to rank is {world_summary.first_scoring_date}")
+    echo("timings:    " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    return tables
