@@ -31,7 +31,7 @@ demo: env
 		--seed $(DEMO_SEED) $(if $(PHOTOS),--photos $(PHOTOS),)
 
 test: env
-	$(BIN)/ruff check vitrine tests benchmarks flows python_models
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: env

@@ -36,7 +36,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     simulate_world(folder, users=400, days=60, sales_per_day=10, seed=5, start=date(2026, 1, 1))
     warehouse = root / "vitrine.duckdb"
     ingest_folder(folder, warehouse=warehouse)
-    run_dbt(["build", "--exclude", "test_type:unit"], warehouse=warehouse)
+    run_dbt(["build", "--exclude", "test_type:unit", "tag:images"], warehouse=warehouse)
     return warehouse, folder
 
 
@@ -135,7 +135,7 @@ def test_features_of_an_example_ignore_events_on_or_after_its_day(
     examples = f"select example_on, user_id, sale_id, label, {FEATURES} from main.training_examples"
     before_day = _query(copy, examples + " where example_on <= ? order by all", [example_on])
     next_day = _query(copy, examples + " where example_on = ? order by all", [example_on + timedelta(days=1)])
-    run_dbt(["build", "--exclude", "test_type:unit"], warehouse=copy)
+    run_dbt(["build", "--exclude", "test_type:unit", "tag:images"], warehouse=copy)
     assert _query(copy, examples + " where example_on <= ? order by all", [example_on]) == before_day
     # ...while the same events do change the features of the next day's examples: the test can fail.
     assert _query(copy, examples + " where example_on = ? order by all", [example_on + timedelta(days=1)]) != next_day
