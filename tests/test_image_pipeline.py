@@ -15,7 +15,7 @@ from vitrine.dbt_runner import run_dbt
 from vitrine.ingest import ingest_folder
 from vitrine.simulate import simulate_world
 
-IMAGE_STEPS = ["build", "--select", "+tag:images", "--indirect-selection", "cautious", "--exclude", "test_type:unit"]
+IMAGE_STEPS = ["build", "--select", "+tag:images", "--exclude", "test_type:unit"]
 
 
 def _query(warehouse: Path, sql: str) -> list[tuple]:

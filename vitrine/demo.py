@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from vitrine.config import warehouse_path
+from vitrine.evaluation import format_evaluation, read_evaluation
 
 
 class DemoError(RuntimeError):
@@ -107,6 +108,9 @@ def run_demo(
     echo(f"{'table':<32} {'kind':<6} {'rows':>12}")
     for t in tables:
         echo(f"{t.schema + '.' + t.name:<32} {'view' if t.kind == 'VIEW' else 'table':<6} {t.rows:>12,}")
+    echo("")
+    echo("Recommenders alone on the last evaluation days (model_evaluation):")
+    echo(format_evaluation(read_evaluation(wh)))
     echo("")
     echo(f"warehouse:  {wh}")
     echo(f"world:      {world} (raw contract files; truth/ holds the hidden variables)")

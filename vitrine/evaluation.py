@@ -48,8 +48,7 @@ def evaluate(first_day: date, last_day: date, *, warehouse: Path | None = None) 
     os.environ["VITRINE_SCHEMA"] = EVALUATION_SCHEMA
     try:
         run_dbt(
-            ["build", "--select", "+model_evaluation", "--exclude", "test_type:unit",
-             "--indirect-selection", "cautious", "--vars", json.dumps(variables)],
+            ["build", "--select", "+model_evaluation", "--exclude", "test_type:unit", "--vars", json.dumps(variables)],
             warehouse=warehouse,
         )
     finally:
@@ -58,6 +57,14 @@ def evaluate(first_day: date, last_day: date, *, warehouse: Path | None = None) 
         else:
             os.environ["VITRINE_SCHEMA"] = previous
 
+    return read_evaluation(warehouse, schema=EVALUATION_SCHEMA, first_day=first_day, last_day=last_day)
+
+
+def read_evaluation(
+    warehouse: Path | None = None, *, schema: str = "main", first_day: date | None = None,
+    last_day: date | None = None,
+) -> list[EvaluationRow]:
+    """model_evaluation summed up over its days (all, or [first_day, last_day]) per recommender and target."""
     with duckdb.connect(str(warehouse_path(warehouse)), read_only=True) as con:
         rows = con.execute(
             f"""
@@ -66,8 +73,8 @@ def evaluate(first_day: date, last_day: date, *, warehouse: Path | None = None) 
                 sum(p_at_10 * users) / sum(users), sum(r_at_10 * users) / sum(users),
                 sum(ndcg_at_10 * users) / sum(users), sum(hit_rate_at_10 * users) / sum(users),
                 sum(revenue_at_10), sum(auc * users) / sum(users)
-            from {EVALUATION_SCHEMA}.model_evaluation
-            where evaluated_on between ? and ?
+            from {schema}.model_evaluation
+            where evaluated_on between coalesce(?, evaluated_on) and coalesce(?, evaluated_on)
             group by recommender, target
             order by target, 5 desc, recommender
             """,
