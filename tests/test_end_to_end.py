@@ -75,7 +75,7 @@ def test_dbt_tests_catch_a_broken_foreign_key(built: tuple[Path, Path, object], 
             "_line, _ingested_at from raw.visits limit 1"
         )
     with pytest.raises(DbtError, match="relationships_stg_visits_sale_id"):
-        run_dbt(["build", "--select", "stg_visits"], warehouse=copy)
+        run_dbt(["build", "--select", "stg_visits", "stg_sales"], warehouse=copy)
 
 
 def test_source_freshness_passes_right_after_ingest(built: tuple[Path, Path, object]) -> None:

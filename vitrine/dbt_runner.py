@@ -42,6 +42,8 @@ def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure:
     """Run `dbt <args>` on the Vitrine project, against `warehouse` (default: config.warehouse_path()).
 
     The profile reads the file path from VITRINE_WAREHOUSE, so it is set (absolute) for the duration of the call.
+    A build or test that selects nodes (--select) runs only the tests whose every parent it selected
+    (--indirect-selection cautious), so that a partial build does not fail on relationships to models it skipped.
     """
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
@@ -49,6 +51,9 @@ def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure:
     path = warehouse_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
     command = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
+    selects = {"--select", "-s"} & set(args)
+    if args and args[0] in {"build", "test"} and selects and "--indirect-selection" not in args:
+        command += ["--indirect-selection", "cautious"]
     previous = os.environ.get("VITRINE_WAREHOUSE")
     os.environ["VITRINE_WAREHOUSE"] = str(path)
     try:
