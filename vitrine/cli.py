@@ -62,6 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warehouse", type=Path, default=None)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("transfer", help="transfer learning: a classifier head on a frozen CNN backbone")
+    tsub = p.add_subparsers(dest="transfer_command", required=True)
+    t = tsub.add_parser("train", help="train a head on labelled photos (class folders, or a CSV image,labels)")
+    t.add_argument("--photos", type=Path, required=True)
+    t.add_argument("--out", type=Path, required=True, help="model folder to write")
+    t.add_argument("--backbone", default="efficientnet_lite0")
+    t.add_argument("--weights", type=Path, default=None, help="backbone weights file (vgg16)")
+    t.add_argument("--split", choices=["all", "train"], default="all",
+                   help="train on all photos, or on the reproducible 80%% training part (evaluate on --split test)")
+    t.add_argument("--json", action="store_true")
+    t = tsub.add_parser("evaluate", help="top-1/top-5 accuracy and confusion (or P/R/F1 for multilabel)")
+    t.add_argument("--photos", type=Path, required=True)
+    t.add_argument("--model", type=Path, required=True)
+    t.add_argument("--split", choices=["train", "test"], default=None,
+                   help="the part of a split made at training (default: all photos)")
+    t.add_argument("--json", action="store_true")
+
     p = sub.add_parser("demo", help="simulate a small world, ingest it, build everything, print a summary")
     _add_world_args(p, defaults={"users": 2000, "days": 120, "sales_per_day": 20, "seed": 7})
     p.add_argument("--workdir", type=Path, default=None, help="where the demo world goes (default: warehouse/)")
@@ -128,6 +145,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"evaluate failed: {exc}", file=sys.stderr)
             return 1
         print(evaluation_json(rows) if args.json else format_evaluation(rows))
+        return 0
+
+    if args.command == "transfer":
+        from vitrine.vision.transfer import DatasetError, HeadError, evaluate_head, train_head
+
+        try:
+            if args.transfer_command == "train":
+                report = train_head(args.photos, args.out, backbone=args.backbone, weights=args.weights,
+                                    split=args.split)
+            else:
+                report = evaluate_head(args.photos, args.model, split=args.split)
+        except (DatasetError, HeadError, ValueError) as exc:
+            print(f"transfer {args.transfer_command} failed: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report.format())
         return 0
 
     if args.command == "demo":

@@ -1,0 +1,41 @@
+"""The `vitrine` command line as a user calls it: exit codes, errors in one line, the transfer commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vitrine.cli import main
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "--out", str(tmp_path / "w"), "--users", "5", "--days", "2", "--sales-per-day", "1",
+                 "--seed", "1", "--photos", str(tmp_path / "nope")])
+    assert code == 2
+    assert "simulate failed: photos" in capsys.readouterr().err
+    assert main(["ingest", str(tmp_path / "missing"), "--warehouse", str(tmp_path / "w.duckdb")]) == 2
+    assert "nothing loaded" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["ingest", str(tmp_path), "--select", "x"])  # dbt arguments only pass through `build`
+
+
+def test_transfer_train_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    photos = tmp_path / "photos"
+    for name, colour in (("red", (200, 30, 30)), ("blue", (30, 60, 200))):
+        (photos / name).mkdir(parents=True)
+        for i in range(20):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (64, 64, 3)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(photos / name / f"{i}.jpg")
+    model = tmp_path / "head"
+    assert main(["transfer", "train", "--photos", str(photos), "--out", str(model), "--split", "train"]) == 0
+    capsys.readouterr()
+    assert main(["transfer", "evaluate", "--photos", str(photos), "--model", str(model), "--split", "test",
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["top1"] >= 0.9 and report["split"].startswith("test")
+    assert main(["transfer", "evaluate", "--photos", str(tmp_path / "none"), "--model", str(model)]) == 2
