@@ -7,7 +7,8 @@ Steps (each a `vitrine build` process, as a user runs it; peak memory = that pro
   training set       negative sampling over 30 history days -> training_examples
   evaluation         every open sale ranked by each recommender on 7 days -> model_evaluation
 Per-model times come from dbt's run_results.json. The scipy reference computes the same item-item cosine for
-tonight (X^T X over the sales open tonight, normalised, top-K per sale) from the same window rows, in memory.
+tonight (X^T X over the sales open tonight, normalised, top-K per sale) from tonight's window rows (every active
+customer's, int_user_window_sales), in memory; the SQL reads the visit spells (int_user_sale_spells).
 """
 
 from __future__ import annotations
@@ -92,13 +93,13 @@ def main() -> None:
         return seconds
 
     tonight = step("scoring one date", "+recommender_scores", {"training_days": 0, "evaluation_days": 0})
-    cf_seconds = tonight["int_user_window_sales"] + tonight["int_cf_similarity"]
+    cf_seconds = tonight["int_user_sale_spells"] + tonight["int_cf_similarity"]
     reference, pairs = scipy_reference(warehouse, top_k=50, min_covisits=2)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         sql_pairs = con.execute("select count(*) from main.int_cf_similarity").fetchone()[0]
         scored = con.execute("select count(*), count(distinct user_id) from main.recommender_scores").fetchone()
     rows.insert(0, ("  CF similarity (SQL)", tonight["int_cf_similarity"], float("nan"),
-                    f"{sql_pairs:,} neighbour pairs; +window rows {tonight['int_user_window_sales']:.1f}s"))
+                    f"{sql_pairs:,} neighbour pairs; +visit spells {tonight['int_user_sale_spells']:.1f}s"))
     rows.insert(1, ("  CF similarity (scipy)", reference, float("nan"),
                     f"{pairs:,} pairs; SQL/scipy = {tonight['int_cf_similarity'] / reference:.2f}"))
     rows[-1] = (*rows[-1][:3], rows[-1][3] + f"; {scored[0]:,} scores for {scored[1]:,} customers")
@@ -112,7 +113,7 @@ def main() -> None:
     print("\nslowest models of tonight's scoring:")
     for model, seconds in sorted(tonight.items(), key=lambda kv: -kv[1])[:8]:
         print(f"  {model:<28} {seconds:>7.1f}s")
-    print(f"(CF total incl. window rows: {cf_seconds:.1f}s)")
+    print(f"(CF total incl. visit spells: {cf_seconds:.1f}s)")
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -81,3 +81,30 @@
 {% macro spark__stable_uniform(exprs, seed) -%}
     pmod(xxhash64({{ exprs | join(', ') }}, {{ seed }}), 1000000007) / 1000000007.0
 {%- endmacro %}
+
+
+{#-
+  Subquery for a FROM clause: the `n` rows of each group of `relation` (grouped by the columns `partition_by`) with
+  the highest `score`, ties broken by the smallest `key`, as (partition_by..., key, carry...): a row_number()
+  window. An engine can override it. Tried on DuckDB: a bounded min_by(struct, row(-score, key), n) aggregate is
+  about 2x faster on 20 M numeric rows, but on the 1 M-customer text profiles (66 M rows, 838 k groups, string
+  keys) it spilled without bound, where the window took 145 s in 8 GB: not used.
+-#}
+{% macro top_n(relation, partition_by, key, score, n, carry=[]) %}
+    {{ return(adapter.dispatch('top_n', 'vitrine')(relation, partition_by, key, score, n, carry)) }}
+{% endmacro %}
+
+{% macro default__top_n(relation, partition_by, key, score, n, carry) -%}
+    (
+        select {{ (partition_by + [key] + carry) | join(', ') }}
+        from (
+            select
+                {{ (partition_by + [key] + carry) | join(', ') }},
+                row_number() over (
+                    partition by {{ partition_by | join(', ') }} order by {{ score }} desc, {{ key }}
+                ) as top_n_rank
+            from {{ relation }}
+        ) as ranked
+        where top_n_rank <= {{ n }}
+    )
+{%- endmacro %}

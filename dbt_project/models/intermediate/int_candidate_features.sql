@@ -5,15 +5,18 @@
   otherwise differ from one run to the next (a rerun for the same date must give the same result).
 -#}
 with content as (
+    -- only the scored pairs' rows of the (long, nearly dense) content scores, pivoted to one column per family
     select
-        scored_for,
-        user_id,
-        sale_id,
-        sum(case when family = 'text' then score else 0 end) as cb_text_score,
-        sum(case when family = 'destination' then score else 0 end) as cb_destination_score,
-        sum(case when family = 'price' then score else 0 end) as cb_price_score
-    from {{ ref('int_content_scores') }}
-    group by scored_for, user_id, sale_id
+        c.scored_for,
+        c.user_id,
+        c.sale_id,
+        sum(case when s.family = 'text' then s.score else 0 end) as cb_text_score,
+        sum(case when s.family = 'destination' then s.score else 0 end) as cb_destination_score,
+        sum(case when s.family = 'price' then s.score else 0 end) as cb_price_score
+    from {{ ref('int_candidates') }} as c
+    inner join {{ ref('int_content_scores') }} as s
+        on s.scored_for = c.scored_for and s.user_id = c.user_id and s.sale_id = c.sale_id
+    group by c.scored_for, c.user_id, c.sale_id
 )
 
 select

@@ -24,23 +24,17 @@ sparse_scores as (
     from {{ ref('int_content_scores') }}
 ),
 
-ranked as (
-    select
-        scored_for,
-        user_id,
-        sale_id,
-        row_number() over (
-            partition by scored_for, user_id, recommender
-            order by score desc, sale_id
-        ) as recommender_rank
+scored as (
+    select scored_for, user_id, sale_id, recommender, score
     from sparse_scores
     where score > 0
 ),
 
 candidates as (
+    -- each recommender's top candidates_per_recommender (ties by sale_id)
     select scored_for, user_id, sale_id
-    from ranked
-    where recommender_rank <= {{ var('candidates_per_recommender') }}
+    from {{ top_n('scored', ['scored_for', 'user_id', 'recommender'], 'sale_id', 'score',
+                  var('candidates_per_recommender')) }} as top
 
     union
 

@@ -2,8 +2,10 @@
   Content profile of each scored customer as of each scoring day, in the same long form as int_sale_profiles:
   the profiles of the sales they visited and bought in [scored_for - profile_lookback_days, scored_for), each event
   weighted (a purchase counts purchase_weight visits) and decayed exponentially with a half-life of
-  profile_half_life_days, summed per feature, the text family cut to its text_terms_per_user strongest words,
-  then L2-normalised within each (customer, family).
+  profile_half_life_days, summed per sale, then per feature (text: only the sales whose summed weight is at least
+  profile_min_weight, i.e. not a single visit older than about 3 half-lives: most of the rows, little of the
+  weight), the text family cut to its text_terms_per_user strongest words, then L2-normalised within each
+  (customer, family).
 -#}
 with events as (
     select user_id, sale_id, visited_on as event_on, cast(visits as double) as weight
@@ -32,34 +34,50 @@ user_sales as (
     group by u.scored_for, u.user_id, e.sale_id
 ),
 
-summed as (
+-- the text family: summed per word, cut to the customer's text_terms_per_user strongest words
+text_summed as (
     select
         us.scored_for,
         us.user_id,
-        p.family,
         p.feature,
         sum(us.weight * p.value) as weight
     from user_sales as us
     inner join {{ ref('int_sale_profiles') }} as p
         on p.sale_id = us.sale_id
+    where p.family = 'text'
+        -- a sale whose decayed weight is below profile_min_weight (one visit long ago) barely moves the words
+        and us.weight >= {{ var('profile_min_weight') }}
+    group by us.scored_for, us.user_id, p.feature
+),
+
+-- the text words kept, and the small families (destination, price) summed per feature, all kept
+kept as (
+    select scored_for, user_id, 'text' as family, feature, weight
+    from {{ top_n('text_summed', ['scored_for', 'user_id'], 'feature', 'weight', var('text_terms_per_user'),
+                  carry=['weight']) }} as top
+
+    union all
+
+    select us.scored_for, us.user_id, p.family, p.feature, sum(us.weight * p.value) as weight
+    from user_sales as us
+    inner join {{ ref('int_sale_profiles') }} as p
+        on p.sale_id = us.sale_id
+    where p.family <> 'text'
     group by us.scored_for, us.user_id, p.family, p.feature
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by scored_for, user_id, family
-            order by weight desc, feature
-        ) as feature_rank
-    from summed
+norms as (
+    select scored_for, user_id, family, sqrt(sum(weight * weight)) as norm
+    from kept
+    group by scored_for, user_id, family
 )
 
 select
-    scored_for,
-    user_id,
-    family,
-    feature,
-    weight / sqrt(sum(weight * weight) over (partition by scored_for, user_id, family)) as value
-from ranked
-where family <> 'text' or feature_rank <= {{ var('text_terms_per_user') }}
+    k.scored_for,
+    k.user_id,
+    k.family,
+    k.feature,
+    k.weight / n.norm as value
+from kept as k
+inner join norms as n
+    on n.scored_for = k.scored_for and n.user_id = k.user_id and n.family = k.family

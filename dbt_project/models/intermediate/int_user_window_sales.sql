@@ -1,15 +1,18 @@
 {#-
-  For each scoring day, the sales each customer visited in the collaborative-filtering lookback
-  [scored_for - cf_lookback_days, scored_for): the binary user x sale matrix of item-item CF, as rows.
+  For each scoring day and each customer scored that day, the sales they visited in the collaborative-filtering
+  lookback [scored_for - cf_lookback_days, scored_for). Only scored customers: tonight every active customer, on
+  history days a few thousand (buyers, sampled visitors). The item-item similarity, which needs every customer's
+  window, reads int_user_sale_spells instead of a per-day copy of the whole matrix.
 -#}
 select
-    d.scored_for,
+    u.scored_for,
     v.user_id,
     v.sale_id,
     sum(v.visits) as visits,
     max(v.visited_on) as last_visited_on
-from {{ ref('int_scoring_days') }} as d
+from {{ ref('int_scoring_users') }} as u
 inner join {{ ref('int_daily_visits') }} as v
-    on v.visited_on < d.scored_for
-    and v.visited_on >= {{ add_days('d.scored_for', -var('cf_lookback_days')) }}
-group by d.scored_for, v.user_id, v.sale_id
+    on v.user_id = u.user_id
+    and v.visited_on < u.scored_for
+    and v.visited_on >= {{ add_days('u.scored_for', -var('cf_lookback_days')) }}
+group by u.scored_for, v.user_id, v.sale_id
