@@ -261,9 +261,8 @@ def main() -> None:
             f"{row['peak_rss_gib']:>8.2f}Gi{met:>8}"
         )
     load_after = os.getloadavg()[0]
-    print(f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after", end="")
-    busy = max(load_before, load_after) > 0.5
-    print(": other processes shared the CPU, the rates are understated" if busy else "")
+    print(f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after (this benchmark included)", end="")
+    print(": other processes were using the CPU, the rates may be understated" if load_before > 0.5 else "")
     for name in dict.fromkeys(row["model"] for row in rows):
         counted = next(row["gmac_per_image"] for row in rows if row["model"] == name)
         print(f"{name}: {counted:.3f} GMAC/image counted (nominal {NOMINAL_GMAC.get(name, float('nan'))} GMAC)")

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--photos", type=Path, required=True)
     t.add_argument("--model", type=Path, required=True)
     t.add_argument("--split", choices=["train", "test"], default=None,
-                   help="the part of a split made at training (default: all photos)")
+                   help="the part of the split made at training (default: the part the head was not trained on)")
     t.add_argument("--json", action="store_true")
 
     p = sub.add_parser("demo", help="simulate a small world, ingest it, build everything, print a summary")
