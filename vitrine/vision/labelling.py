@@ -69,6 +69,18 @@ def top_k_labels(
     ]
 
 
+def validated_items(
+    images: Iterable[tuple[Hashable, str | Path]], top_k: int
+) -> list[tuple[Hashable, Path]]:
+    """The ``(image_id, path)`` pairs as a list, checked: ids unique, ``top_k`` >= 1."""
+    if top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    items = [(image_id, Path(path)) for image_id, path in images]
+    if len({image_id for image_id, _ in items}) != len(items):
+        raise ValueError("image ids must be unique")
+    return items
+
+
 def _batches(items: Sequence[tuple[Hashable, Path]], size: int) -> Iterator[Sequence[tuple[Hashable, Path]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -93,12 +105,7 @@ def label_images(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if top_k < 1:
-        raise ValueError(f"top_k must be >= 1, got {top_k}")
-    items = [(image_id, Path(path)) for image_id, path in images]
-    ids = [image_id for image_id, _ in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError("image ids must be unique")
+    items = validated_items(images, top_k)
     net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, weights, class_list)
     version = net.model_version
     label_rows: list[tuple[object, ...]] = []

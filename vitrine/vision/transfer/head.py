@@ -42,7 +42,13 @@ from vitrine.vision.backbones import (
     load_backbone,
 )
 from vitrine.vision.images import DEFAULT_MAX_PIXELS
-from vitrine.vision.labelling import EMBEDDING_COLUMNS, LABEL_COLUMNS, LabellingResult, top_k_labels
+from vitrine.vision.labelling import (
+    EMBEDDING_COLUMNS,
+    LABEL_COLUMNS,
+    LabellingResult,
+    top_k_labels,
+    validated_items,
+)
 from vitrine.vision.transfer.datasets import (
     Mode,
     Part,
@@ -521,12 +527,7 @@ class HeadLabeller:
     ) -> LabellingResult:
         """Label ``images`` (``(image_id, path)``, ids unique): the same frames as ``label_images``, the top
         ``top_k`` of the head's classes, every row under the head's model_version."""
-        if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}")
-        items = [(image_id, Path(path)) for image_id, path in images]
-        ids = [image_id for image_id, _ in items]
-        if len(set(ids)) != len(ids):
-            raise ValueError("image ids must be unique")
+        items = validated_items(images, top_k)
         version = self.model_version
         label_rows: list[tuple[object, ...]] = []
         embedding_rows: list[tuple[object, ...]] = []
