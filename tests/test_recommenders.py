@@ -7,7 +7,7 @@ tests in dbt_project/models/*/_*unit_tests.yml and run in the end-to-end `dbt bu
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,11 +16,10 @@ import pytest
 from vitrine.dbt_runner import run_dbt
 from vitrine.evaluation import evaluate
 from vitrine.ingest import ingest_folder
-from vitrine.simulate import simulate_world
 
 FEATURES = (
-    "cf_score, cb_text_score, cb_destination_score, cb_price_score, popularity_visits, user_sale_visits, "
-    "days_since_open, days_left, price_eur, price_ratio"
+    "cf_score, cb_text_score, cb_destination_score, cb_price_score, cb_image_score, popularity_visits, "
+    "user_sale_visits, days_since_open, days_left, price_eur, price_ratio"
 )
 
 
@@ -30,14 +29,9 @@ def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("recommenders")
-    folder = root / "world"
-    simulate_world(folder, users=400, days=60, sales_per_day=10, seed=5, start=date(2026, 1, 1))
-    warehouse = root / "vitrine.duckdb"
-    ingest_folder(folder, warehouse=warehouse)
-    run_dbt(["build", "--exclude", "test_type:unit", "tag:images"], warehouse=warehouse)
-    return warehouse, folder
+def world(scored_world: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The session's 400-customer world (tests/conftest.py), built once."""
+    return scored_world
 
 
 def test_scores_cover_active_users_and_open_sales_only(world: tuple[Path, Path]) -> None:
@@ -91,7 +85,7 @@ def test_training_set_has_five_negatives_per_purchase_drawn_reproducibly(world: 
     assert bought_negatives == 0
 
     before = _query(warehouse, "select example_on, user_id, sale_id, label from main.training_examples order by all")
-    run_dbt(["build", "--select", "training_examples", "--exclude", "test_type:unit"], warehouse=warehouse)
+    run_dbt(["build", "--select", "int_training_examples", "--exclude", "test_type:unit"], warehouse=warehouse)
     after = _query(warehouse, "select example_on, user_id, sale_id, label from main.training_examples order by all")
     assert before == after
 
@@ -145,7 +139,7 @@ def test_cf_and_content_based_beat_popularity(world: tuple[Path, Path]) -> None:
     warehouse, _ = world
     (run_date,) = _query(warehouse, "select max(visited_on) + 1 from main.stg_visits")[0]
     rows = evaluate(run_date - timedelta(days=14), run_date - timedelta(days=1), warehouse=warehouse)
-    p10 = {r.recommender: r.p_at_10 for r in rows if r.target == "purchases"}
+    p10 = {r.recommender: r.p_at_10 for r in rows if r.target == "purchases" and r.sales_segment == "all"}
     assert set(p10) >= {"cf", "cb_text", "cb_destination", "cb_price", "content_based", "popularity"}
     assert p10["cf"] > p10["popularity"]
     assert max(p10["cb_text"], p10["content_based"]) > p10["popularity"]

@@ -12,7 +12,8 @@ with content as (
         c.sale_id,
         sum(case when s.family = 'text' then s.score else 0 end) as cb_text_score,
         sum(case when s.family = 'destination' then s.score else 0 end) as cb_destination_score,
-        sum(case when s.family = 'price' then s.score else 0 end) as cb_price_score
+        sum(case when s.family = 'price' then s.score else 0 end) as cb_price_score,
+        sum(case when s.family = 'image' then s.score else 0 end) as cb_image_score
     from {{ ref('int_candidates') }} as c
     inner join {{ ref('int_content_scores') }} as s
         on s.scored_for = c.scored_for and s.user_id = c.user_id and s.sale_id = c.sale_id
@@ -28,6 +29,7 @@ select
     round(coalesce(cb.cb_text_score, 0), 10) as cb_text_score,
     round(coalesce(cb.cb_destination_score, 0), 10) as cb_destination_score,
     round(coalesce(cb.cb_price_score, 0), 10) as cb_price_score,
+    round(coalesce(cb.cb_image_score, 0), 10) as cb_image_score,
     p.recent_visits as popularity_visits,
     p.popularity_rank,
     coalesce(w.visits, 0) as user_sale_visits,

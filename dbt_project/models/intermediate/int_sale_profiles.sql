@@ -4,7 +4,8 @@
     text         the top text_terms_per_sale words of title + description by TF-IDF
     destination  country and city
     price        the price band (seed price_bands)
-  Adding a family (the image themes) is adding rows to `families` below, not columns.
+    image        the themes of the sale's photos (int_sale_themes: NMF on the CNN's labels), in %
+  Adding a family is adding rows to `families` below, not columns.
 -#}
 with sales as (
     select
@@ -89,6 +90,13 @@ families as (
     inner join {{ ref('price_bands') }} as b
         on s.price_eur >= b.min_price_eur
         and s.price_eur < b.max_price_eur
+
+    union all
+
+    select sale_id, 'image' as family, 'theme:' || cast(theme_id as {{ dbt.type_string() }}) as feature,
+        score_pct as weight
+    from {{ ref('int_sale_themes') }}
+    where score_pct > 0
 )
 
 select

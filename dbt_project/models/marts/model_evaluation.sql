@@ -16,7 +16,7 @@ with scores as (
 
 targeted as (
     select
-        scored_for, user_id, sale_id, recommender, score, score_rank, amount_eur,
+        scored_for, user_id, sale_id, recommender, sales_segment, score, score_rank, amount_eur,
         'purchases' as target, is_bought as is_relevant
     from scores
     where is_buyer
@@ -24,55 +24,57 @@ targeted as (
     union all
 
     select
-        scored_for, user_id, sale_id, recommender, score, score_rank, 0.0 as amount_eur,
+        scored_for, user_id, sale_id, recommender, sales_segment, score, score_rank, 0.0 as amount_eur,
         'visits' as target, is_visited as is_relevant
     from scores
     where is_sampled_visitor
 ),
 
 relevant_counts as (
-    select scored_for, user_id, recommender, target, sum(case when is_relevant then 1 else 0 end) as relevant
+    select
+        scored_for, user_id, recommender, sales_segment, target,
+        sum(case when is_relevant then 1 else 0 end) as relevant
     from targeted
-    group by scored_for, user_id, recommender, target
+    group by scored_for, user_id, recommender, sales_segment, target
 ),
 
 ideal_dcg as (
     select
-        r.scored_for, r.user_id, r.recommender, r.target,
+        r.scored_for, r.user_id, r.recommender, r.sales_segment, r.target,
         sum(1.0 / (ln(k.generated_number + 1.0) / ln(2.0))) as idcg
     from relevant_counts as r
     inner join ({{ dbt.generate_series(10) }}) as k
         on k.generated_number <= r.relevant
-    group by r.scored_for, r.user_id, r.recommender, r.target
+    group by r.scored_for, r.user_id, r.recommender, r.sales_segment, r.target
 ),
 
 top_10 as (
     select
-        scored_for, user_id, recommender, target,
+        scored_for, user_id, recommender, sales_segment, target,
         sum(case when is_relevant then 1 else 0 end) as hits,
         sum(case when is_relevant then 1.0 / (ln(score_rank + 1.0) / ln(2.0)) else 0 end) as dcg,
         sum(case when is_relevant then amount_eur else 0 end) as revenue
     from targeted
     where score_rank <= 10
-    group by scored_for, user_id, recommender, target
+    group by scored_for, user_id, recommender, sales_segment, target
 ),
 
 auc_pairs as (
     select
-        p.scored_for, p.user_id, p.recommender, p.target,
+        p.scored_for, p.user_id, p.recommender, p.sales_segment, p.target,
         avg(case when p.score > n.score then 1.0 when p.score = n.score then 0.5 else 0.0 end) as auc
     from targeted as p
     inner join targeted as n
         on n.scored_for = p.scored_for and n.user_id = p.user_id
-        and n.recommender = p.recommender and n.target = p.target
+        and n.recommender = p.recommender and n.sales_segment = p.sales_segment and n.target = p.target
         and not n.is_relevant
     where p.is_relevant
-    group by p.scored_for, p.user_id, p.recommender, p.target
+    group by p.scored_for, p.user_id, p.recommender, p.sales_segment, p.target
 ),
 
 per_user as (
     select
-        r.scored_for, r.user_id, r.recommender, r.target,
+        r.scored_for, r.user_id, r.recommender, r.sales_segment, r.target,
         t.hits / 10.0 as precision_at_10,
         cast(t.hits as double) / r.relevant as recall_at_10,
         t.dcg / i.idcg as ndcg_at_10,
@@ -82,13 +84,16 @@ per_user as (
     from relevant_counts as r
     inner join top_10 as t
         on t.scored_for = r.scored_for and t.user_id = r.user_id
-        and t.recommender = r.recommender and t.target = r.target
+        and t.recommender = r.recommender and t.sales_segment = r.sales_segment
+        and t.target = r.target
     inner join ideal_dcg as i
         on i.scored_for = r.scored_for and i.user_id = r.user_id
-        and i.recommender = r.recommender and i.target = r.target
+        and i.recommender = r.recommender and i.sales_segment = r.sales_segment
+        and i.target = r.target
     left join auc_pairs as a
         on a.scored_for = r.scored_for and a.user_id = r.user_id
-        and a.recommender = r.recommender and a.target = r.target
+        and a.recommender = r.recommender and a.sales_segment = r.sales_segment
+        and a.target = r.target
     where r.relevant > 0
 )
 
@@ -96,6 +101,7 @@ select
     d.run_date,
     p.scored_for as evaluated_on,
     p.recommender,
+    p.sales_segment,
     p.target,
     count(*) as users,
     avg(p.precision_at_10) as p_at_10,
@@ -107,4 +113,4 @@ select
 from per_user as p
 inner join {{ ref('int_scoring_days') }} as d
     on d.scored_for = p.scored_for
-group by d.run_date, p.scored_for, p.recommender, p.target
+group by d.run_date, p.scored_for, p.recommender, p.sales_segment, p.target

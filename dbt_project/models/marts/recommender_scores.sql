@@ -11,6 +11,7 @@ select
     f.cb_text_score,
     f.cb_destination_score,
     f.cb_price_score,
+    f.cb_image_score,
     f.popularity_visits,
     f.user_sale_visits,
     f.days_since_open,
