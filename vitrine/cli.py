@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the backbone's class list, e.g. categories_places365.txt for vgg16 Places365 weights")
     t.add_argument("--split", choices=["all", "train"], default="all",
                    help="train on all photos, or on the reproducible 80%% training part (evaluate on --split test)")
+    t.add_argument("--seed", type=int, default=0, help="training seed (initial weights, batches, validation split)")
     t.add_argument("--json", action="store_true")
     t = tsub.add_parser("evaluate", help="top-1/top-5 accuracy and confusion (or P/R/F1 for multilabel)")
     t.add_argument("--photos", type=Path, required=True)
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.transfer_command == "train":
                 report = train_head(args.photos, args.out, backbone=args.backbone, weights=args.weights,
-                                    class_list=args.class_list, split=args.split)
+                                    class_list=args.class_list, split=args.split, seed=args.seed)
             else:
                 report = evaluate_head(args.photos, args.model, split=args.split, weights=args.weights,
                                        class_list=args.class_list)
