@@ -5,5 +5,12 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from vitrine.vision.warehouse import LabellingConfig, image_files
 
+    # dbt hands a Python model only the config keys that its code reads with literal dbt.config.get("...") calls.
+    settings = {
+        "image_backbone": dbt.config.get("image_backbone"),
+        "image_weights": dbt.config.get("image_weights"),
+        "image_class_list": dbt.config.get("image_class_list"),
+        "image_head": dbt.config.get("image_head"),
+    }
     images = dbt.ref("stg_sale_images").df()[["image_id", "image_path"]]
-    return image_files(images, LabellingConfig.from_dbt_config(dbt.config.get))
+    return image_files(images, LabellingConfig.from_dbt_config(settings.get))

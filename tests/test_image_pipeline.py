@@ -1,13 +1,18 @@
-"""Image labelling inside the dbt build: bad files never stop the run, labelling is incremental by content."""
+"""Image labelling inside the dbt build: bad files never stop the run, labelling is incremental by content, and a
+trained head (dbt var image_head) replaces the pretrained classifier (real scene photos; skipped without them)."""
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -117,3 +122,157 @@ def test_labelling_is_incremental_by_content(labelled: tuple[Path, Path, dict[st
     assert set(before) <= set(after)
     new_hash = _query(copy, f"select content_hash from main.int_image_files where image_id = {ids['grayscale']}")
     assert new_hash[0][0] not in {row[0] for row in before}
+
+
+# --- a trained head as the labelling model (real photos) --------------------------------------------------------
+
+SCENE_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "scene-photos"
+HEAD_PHOTOS_PER_CLASS = 12
+
+
+def _build_with_head(warehouse: Path, head: Path | None) -> None:
+    """The image steps with VITRINE_IMAGE_HEAD set to ``head`` (unset for None), as a user would run them."""
+    previous = os.environ.pop("VITRINE_IMAGE_HEAD", None)
+    if head is not None:
+        os.environ["VITRINE_IMAGE_HEAD"] = str(head)
+    try:
+        run_dbt(IMAGE_STEPS, warehouse=warehouse)
+    finally:
+        os.environ.pop("VITRINE_IMAGE_HEAD", None)
+        if previous is not None:
+            os.environ["VITRINE_IMAGE_HEAD"] = previous
+
+
+def _inference(warehouse: Path) -> list[tuple]:
+    return sorted(_query(warehouse, "select content_hash, model_version, labelled_at, label_1, probability_1 "
+                                    "from main.int_image_inference"))
+
+
+@pytest.fixture(scope="module")
+def head_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A small world of real scene photos labelled by the pretrained Lite0, then by a head trained on a few
+    other scene photos (``HEAD_PHOTOS_PER_CLASS`` per class, none of them in the world)."""
+    if not SCENE_PHOTOS.is_dir():
+        pytest.skip(f"the scene photos are absent ({SCENE_PHOTOS}): the head is not tested in the warehouse")
+    from vitrine.vision.backbones import load_backbone
+    from vitrine.vision.transfer import EmbeddingCache, train_head
+
+    root = tmp_path_factory.mktemp("head-world")
+    world = root / "world"
+    simulate_world(world, users=40, days=6, sales_per_day=4, seed=5, start=date(2026, 7, 1), photos=SCENE_PHOTOS)
+    truth = pd.read_csv(world / "truth" / "images.csv")
+    used = set(truth["source_photo"])
+    subset = root / "head-photos"  # links to photos not in the world: the head never saw the world's images
+    for folder in sorted(p for p in SCENE_PHOTOS.iterdir() if p.is_dir()):
+        (subset / folder.name).mkdir(parents=True)
+        free = [p for p in sorted(folder.glob("*.jpg")) if f"{folder.name}/{p.name}" not in used]
+        for photo in free[:HEAD_PHOTOS_PER_CLASS]:
+            (subset / folder.name / photo.name).symlink_to(photo)
+    warehouse = root / "vitrine.duckdb"
+    ingest_folder(world, warehouse=warehouse)
+    _build_with_head(warehouse, None)
+    pretrained = _inference(warehouse)
+
+    lite0 = load_backbone("efficientnet_lite0")
+    cache = EmbeddingCache()
+    heads = {}
+    for seed in (0, 1):
+        heads[seed] = root / f"head-{seed}"
+        train_head(subset, heads[seed], backbone=lite0, cache=cache, seed=seed, epochs=60, batch_size=32)
+    _build_with_head(warehouse, heads[0])
+    return {"warehouse": warehouse, "truth": truth, "pretrained": pretrained, "heads": heads,
+            "backbone_version": lite0.model_version}
+
+
+@pytest.mark.shared
+def test_a_trained_head_labels_the_warehouse_images(head_world: dict[str, Any]) -> None:
+    from vitrine.vision.transfer import head_model_version, read_head_info
+
+    warehouse, truth = head_world["warehouse"], head_world["truth"]
+    version = head_model_version(head_world["heads"][0])
+    assert version.startswith(f"{head_world['backbone_version']}+head-")
+    assert {v for (v,) in _query(warehouse, "select distinct model_version from main.int_image_files")} == {version}
+    classes = set(read_head_info(head_world["heads"][0]).classes)
+    assert len(classes) == 12
+    current = pd.DataFrame(
+        _query(warehouse, "select image_id, rank, label, probability from main.image_labels where is_current"),
+        columns=["image_id", "rank", "label", "probability"],
+    )
+    assert set(current["label"]) <= classes  # the head's own class names, no ImageNet label
+    assert current.groupby("image_id")["rank"].apply(lambda ranks: sorted(ranks) == [1, 2, 3, 4, 5]).all()
+    assert set(current["image_id"]) == set(truth["image_id"])  # every world image is a real, readable photo
+    assert (current.groupby("image_id")["probability"].sum() <= 1.0 + 1e-5).all()
+    top = current[current["rank"] == 1].set_index("image_id")["label"]
+    agree = float((top == truth.set_index("image_id")["scene_class"].reindex(top.index)).mean())
+    print(f"\nhead top-1 agrees with the photos' scene class on {agree:.0%} of {len(top)} world images")
+    assert agree >= 0.6  # a head trained on 12 photos per class; a head that ignored its input would get ~0.1
+    # the embeddings are still the backbone's: the same vectors as under the pretrained version
+    rows = _query(warehouse, "select model_version, content_hash, embedding from main.image_embeddings")
+    by_version: dict[str, dict[str, list[float]]] = {}
+    for model_version, content, vector in rows:
+        by_version.setdefault(model_version, {})[content] = vector
+    assert set(by_version) == {head_world["backbone_version"], version}
+    assert by_version[version].keys() == by_version[head_world["backbone_version"]].keys()
+    for content, vector in by_version[version].items():
+        np.testing.assert_allclose(vector, by_version[head_world["backbone_version"]][content], atol=1e-4)
+
+
+@pytest.mark.shared
+def test_the_same_head_relabels_nothing_and_a_new_head_everything_once(
+    head_world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vitrine.vision.transfer import features as features_module
+    from vitrine.vision.transfer import head_model_version
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(head_world["warehouse"], copy)
+    before = _inference(copy)
+    assert set(before) >= set(head_world["pretrained"])  # the pretrained rows stay, for drift and rollback
+    _build_with_head(copy, head_world["heads"][0])
+    assert _inference(copy) == before
+
+    def no_backbone(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the backbone ran although the warehouse holds every content's embedding")
+
+    # Another head on the same backbone labels every content once more, from the stored embeddings only.
+    monkeypatch.setattr(features_module, "label_images", no_backbone)
+    _build_with_head(copy, head_world["heads"][1])
+    after = _inference(copy)
+    other = head_model_version(head_world["heads"][1])
+    assert set(before) <= set(after)
+    assert len([row for row in after if row[1] == other]) == len(head_world["pretrained"])
+
+
+@pytest.mark.shared
+def test_label_drift_between_the_pretrained_and_the_head_version(head_world: dict[str, Any]) -> None:
+    from vitrine.vision.transfer import head_model_version
+
+    warehouse = head_world["warehouse"]
+    version = head_model_version(head_world["heads"][0])
+    drift = {
+        (a, b): (n, changed, overlap)
+        for a, b, n, changed, overlap in _query(
+            warehouse,
+            "select from_model_version, to_model_version, images, top_1_changed_share, mean_top_5_overlap "
+            "from main.image_label_drift",
+        )
+    }
+    print(f"\nimage_label_drift: {drift}")
+    n, changed, overlap = drift[(head_world["backbone_version"], version)]
+    assert n == len(head_world["pretrained"])
+    assert changed == 1.0 and overlap == 0.0  # ImageNet names vs scene class names: no label in common
+    assert drift[(version, head_world["backbone_version"])] == (n, changed, overlap)
+
+
+def test_a_bad_image_head_stops_the_build_with_a_clear_error(labelled: tuple[Path, Path, dict[str, int]],
+                                                              tmp_path: Path) -> None:
+    from vitrine.dbt_runner import DbtError
+
+    warehouse, _, _ = labelled
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(warehouse, copy)
+    before = _inference(copy)
+    (tmp_path / "not-a-head").mkdir()
+    with pytest.raises(DbtError, match=r"not a trained head folder"):
+        _build_with_head(copy, tmp_path / "not-a-head")
+    assert _inference(copy) == before  # nothing labelled, the last labels kept

@@ -148,3 +148,52 @@ def test_vgg16_file_without_matching_class_list(places_weights: tuple[Path, dict
     wrong.write_bytes(b"x")
     with pytest.raises(VGG16WeightsError, match="Keras"):
         load_backbone("vgg16", weights=wrong)
+
+
+def test_transfer_head_on_vgg16_places_with_class_list(
+    places_weights: tuple[Path, dict], places_list: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``vitrine transfer train/evaluate --weights --class-list`` on VGG16-Places365, and the same files in the
+    labelling config: the head labels under its version; a config on another backbone is refused."""
+    import json
+
+    import pandas as pd
+    from PIL import Image
+
+    from vitrine.cli import main
+    from vitrine.vision.transfer import HeadError, read_head_info
+    from vitrine.vision.warehouse import LabellingConfig, label_new_content
+
+    photos = tmp_path / "photos"
+    for name, colour in (("pool", (40, 140, 220)), ("snow", (235, 235, 240))):
+        (photos / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (64, 48), tuple(c - 20 * i for c in colour)).save(photos / name / f"{i}.jpg")
+    weights = places_weights[0]
+    model = tmp_path / "head"
+    args = ["transfer", "train", "--photos", str(photos), "--out", str(model), "--backbone", "vgg16",
+            "--weights", str(weights)]
+    assert main(args) == 2  # Places365 weights need their class list
+    assert "1000 classes" in capsys.readouterr().err
+    assert main([*args, "--class-list", str(places_list), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    info = read_head_info(model)
+    assert info.backbone == "vgg16" and info.classes == ("pool", "snow")
+    assert info.backbone_weights == str(weights.resolve()) and info.backbone_class_list == str(places_list.resolve())
+    assert info.model_version == trained["model_version"] and info.model_version.startswith("vgg16-")
+    assert main(["transfer", "evaluate", "--photos", str(photos), "--model", str(model), "--weights", str(weights),
+                 "--class-list", str(places_list), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_images"] == 6
+
+    config = LabellingConfig(backbone="vgg16", weights=str(weights), class_list=str(places_list), head=str(model))
+    assert config.model_version() == info.model_version
+    with pytest.raises(HeadError, match="trained on backbone vgg16-"):
+        LabellingConfig(head=str(model)).model_version()  # the default backbone, Lite0
+    files = pd.DataFrame({"image_id": [1, 2], "image_path": [str(photos / "pool" / "0.jpg"), str(tmp_path / "x.jpg")],
+                          "content_hash": ["a", "b"], "model_version": [info.model_version] * 2})
+    table = label_new_content(files, None, config).to_pandas().set_index("content_hash")
+    assert table.loc["a", "status"] == "labelled" and table.loc["b", "status"] == "failed"
+    assert {table.loc["a", "label_1"], table.loc["a", "label_2"]} == {"pool", "snow"}
+    assert pd.isna(table.loc["a", "label_3"])
+    assert len(table.loc["a", "embedding"]) == 512  # VGG16's pooled features, not the head's
+    assert set(table["model_version"]) == {info.model_version}

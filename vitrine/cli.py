@@ -68,15 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--photos", type=Path, required=True)
     t.add_argument("--out", type=Path, required=True, help="model folder to write")
     t.add_argument("--backbone", default="efficientnet_lite0")
-    t.add_argument("--weights", type=Path, default=None, help="backbone weights file (vgg16)")
+    t.add_argument("--weights", type=Path, default=None, help="backbone weights file (vgg16; default Lite0's)")
+    t.add_argument("--class-list", type=Path, default=None,
+                   help="the backbone's class list, e.g. categories_places365.txt for vgg16 Places365 weights")
     t.add_argument("--split", choices=["all", "train"], default="all",
                    help="train on all photos, or on the reproducible 80%% training part (evaluate on --split test)")
+    t.add_argument("--seed", type=int, default=0, help="training seed (initial weights, batches, validation split)")
     t.add_argument("--json", action="store_true")
     t = tsub.add_parser("evaluate", help="top-1/top-5 accuracy and confusion (or P/R/F1 for multilabel)")
     t.add_argument("--photos", type=Path, required=True)
     t.add_argument("--model", type=Path, required=True)
     t.add_argument("--split", choices=["train", "test"], default=None,
                    help="the part of the split made at training (default: the part the head was not trained on)")
+    t.add_argument("--weights", type=Path, default=None,
+                   help="the backbone weights file, if not where it was at training (same file: same hash)")
+    t.add_argument("--class-list", type=Path, default=None,
+                   help="the backbone's class list, if not where it was at training")
     t.add_argument("--json", action="store_true")
 
     p = sub.add_parser("demo", help="simulate a small world, ingest it, build everything, print a summary")
@@ -153,10 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.transfer_command == "train":
                 report = train_head(args.photos, args.out, backbone=args.backbone, weights=args.weights,
-                                    split=args.split)
+                                    class_list=args.class_list, split=args.split, seed=args.seed)
             else:
-                report = evaluate_head(args.photos, args.model, split=args.split)
-        except (DatasetError, HeadError, ValueError) as exc:
+                report = evaluate_head(args.photos, args.model, split=args.split, weights=args.weights,
+                                       class_list=args.class_list)
+        except (DatasetError, HeadError, ValueError) as exc:  # BackboneError, ClassListError: ValueErrors too
             print(f"transfer {args.transfer_command} failed: {exc}", file=sys.stderr)
             return 2
         print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report.format())

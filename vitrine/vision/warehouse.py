@@ -6,24 +6,36 @@
 
 Labelling is keyed by content, not by image id: the same photo used by several sales is labelled once, a changed
 file (new hash) is labelled again, an unchanged one never; a new model version labels everything once more.
+
+The labelling model is the backbone's own classifier (ImageNet or Places365 classes), or, when the dbt var
+``image_head`` names a model folder written by ``vitrine transfer train``, that trained head on the same backbone:
+its own classes, and its ``model_version`` (``<backbone version>+head-<hash of the head file>``), so a new head
+relabels everything once and the same head nothing. The embeddings stay the backbone's pooled features; those the
+warehouse already holds for the same backbone version (e.g. from the pretrained labelling) are reused, so
+switching to a head runs only the head on contents embedded before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from vitrine.vision.backbones import DEFAULT_BACKBONE, default_efficientnet_weights, model_version
 from vitrine.vision.images import DEFAULT_MAX_PIXELS
+
+if TYPE_CHECKING:
+    from vitrine.vision.labelling import LabellingResult
+    from vitrine.vision.transfer.head import HeadInfo
 
 TOP_LABELS = 5
 
@@ -60,6 +72,7 @@ class LabellingConfig:
     backbone: str = DEFAULT_BACKBONE
     weights: str | None = None
     class_list: str | None = None
+    head: str | None = None  # a model folder of `vitrine transfer train`: its head labels, on this backbone
     batch_size: int = 32
     max_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -75,17 +88,44 @@ class LabellingConfig:
             backbone=text("image_backbone") or DEFAULT_BACKBONE,
             weights=text("image_weights"),
             class_list=text("image_class_list"),
+            head=text("image_head"),
             batch_size=int(get("image_batch_size") or 32),
             max_pixels=int(get("image_max_pixels") or DEFAULT_MAX_PIXELS),
         )
 
-    def model_version(self) -> str:
+    def backbone_version(self) -> str:
         """backbone + hash of its weights file, without loading the network."""
         if self.weights is not None:
             return model_version(self.backbone, self.weights)
         if self.backbone == "efficientnet_lite0":
             return model_version(self.backbone, default_efficientnet_weights())
         raise ValueError(f"backbone {self.backbone!r} needs a weights file: set the dbt var image_weights")
+
+    def model_version(self) -> str:
+        """The labelling model's version without loading it: the head's when ``head`` is set (checked to be a
+        trained head folder on this very backbone), else the backbone's."""
+        if self.head is None:
+            return self.backbone_version()
+        return self.head_info().model_version
+
+    def head_info(self) -> HeadInfo:
+        """The ``model.json`` of ``head``, checked against this backbone (:class:`HeadError` if it does not fit)."""
+        from vitrine.vision.transfer.head import HeadError, read_head_info
+
+        if self.head is None:
+            raise HeadError("no head configured (dbt var image_head / VITRINE_IMAGE_HEAD)")
+        folder = Path(self.head)
+        if not folder.is_dir():
+            raise HeadError(f"image_head {self.head}: no such folder (give a model folder of vitrine transfer train)")
+        info = read_head_info(folder)
+        backbone = self.backbone_version()
+        if info.backbone_version != backbone:
+            raise HeadError(
+                f"image_head {self.head} was trained on backbone {info.backbone_version}, but images are labelled "
+                f"with {backbone}: set image_backbone / image_weights (VITRINE_IMAGE_BACKBONE / "
+                f"VITRINE_IMAGE_WEIGHTS) to the head's backbone, or train a head on this one"
+            )
+        return info
 
 
 def _hash_file(path: str | None) -> tuple[str | None, int | None, str | None]:
@@ -133,20 +173,73 @@ def contents_to_label(files: pd.DataFrame, done: pd.DataFrame | None) -> list[tu
     return list(zip(firsts["content_hash"], firsts["image_path"], strict=True))
 
 
+StoredEmbeddings = Callable[[Sequence[str], str], pd.DataFrame]
+"""(content hashes, backbone version) -> the embeddings the warehouse holds for them (content_hash, embedding)."""
+
+
+def stored_embeddings(session: Any, table: str) -> StoredEmbeddings:
+    """A :data:`StoredEmbeddings` reading ``table`` (int_image_inference) on a DuckDB connection: the embeddings
+    of the given contents made by that backbone version, alone or under one of its heads."""
+
+    def read(hashes: Sequence[str], backbone_version: str) -> pd.DataFrame:
+        wanted = pd.DataFrame({"content_hash": list(hashes)})
+        name = "vitrine_wanted_contents"
+        session.register(name, wanted)
+        try:
+            return session.execute(
+                f"select distinct on (i.content_hash) i.content_hash, i.embedding from {table} as i "
+                f"inner join {name} as w on w.content_hash = i.content_hash "
+                "where i.status = 'labelled' and (i.model_version = ? or starts_with(i.model_version, ?))",
+                [backbone_version, f"{backbone_version}+head-"],
+            ).df()
+        finally:
+            session.unregister(name)
+
+    return read
+
+
+def _labeller(config: LabellingConfig) -> Callable[..., LabellingResult]:
+    """The labelling function of ``config``: the backbone's ``label_images``, or its trained head's."""
+    from vitrine.vision.labelling import label_images
+
+    if config.head is None:
+        return lambda todo, **kw: label_images(
+            todo, config.backbone, weights=config.weights, class_list=config.class_list, **kw
+        )
+    from vitrine.vision.transfer.head import HeadLabeller
+
+    config.head_info()  # a clear error before any network is loaded
+    return HeadLabeller.load(config.head, weights=config.weights, class_list=config.class_list).label_images
+
+
 def label_new_content(
-    files: pd.DataFrame, done: pd.DataFrame | None, config: LabellingConfig, *, now: datetime | None = None
+    files: pd.DataFrame,
+    done: pd.DataFrame | None,
+    config: LabellingConfig,
+    *,
+    now: datetime | None = None,
+    stored: StoredEmbeddings | None = None,
 ) -> pa.Table:
-    """Label the contents of `files` that `done` (content_hash, model_version) does not hold yet."""
+    """Label the contents of `files` that `done` (content_hash, model_version) does not hold yet.
+
+    With a head (``config.head``), ``stored`` gives the backbone embeddings the warehouse already has: those
+    contents skip the backbone and go through the head only.
+    """
     todo = contents_to_label(files, done)
     stamp = (now or datetime.now(UTC)).replace(tzinfo=None)
     if not todo:
         return INFERENCE_SCHEMA.empty_table()
-    from vitrine.vision.labelling import label_images  # imports Keras: only when there is work
+    label = _labeller(config)  # imports Keras: only when there is work
+    options: dict[str, Any] = {"batch_size": config.batch_size, "top_k": TOP_LABELS, "max_pixels": config.max_pixels}
+    if config.head is not None and stored is not None:
+        from vitrine.vision.transfer.features import EmbeddingCache
 
-    result = label_images(
-        todo, config.backbone, weights=config.weights, class_list=config.class_list,
-        batch_size=config.batch_size, top_k=TOP_LABELS, max_pixels=config.max_pixels,
-    )
+        backbone = config.backbone_version()
+        known = stored([content for content, _ in todo], backbone)
+        cache = EmbeddingCache()
+        cache.add(backbone, list(known["content_hash"]), [np.asarray(v, dtype=np.float32) for v in known["embedding"]])
+        options["cache"] = cache
+    result = label(todo, **options)
     rows: dict[str, dict[str, Any]] = {}
     for content, group in result.labels.groupby("image_id", sort=False):
         ordered = group.sort_values("rank")

@@ -212,6 +212,8 @@ def evaluate_head(
     *,
     split: Part | None = None,
     backbone: Backbone | None = None,
+    weights: str | Path | None = None,
+    class_list: str | Path | None = None,
     cache: EmbeddingCache | None = None,
     batch_size: int = 32,
     threshold: float = DEFAULT_THRESHOLD,
@@ -220,9 +222,10 @@ def evaluate_head(
 
     ``split``: None (default) scores the part the head was not trained on: ``test`` of its stored split when it
     was trained on ``train`` (and the other way round), else every image; or ``all`` / ``train`` / ``test`` of
-    the split stored in the model folder. ``backbone``: an already loaded backbone of the same version.
+    the split stored in the model folder. ``backbone``: an already loaded backbone of the same version; else it
+    is loaded with ``weights`` / ``class_list`` or, when not given, the files recorded at training.
     """
-    labeller = HeadLabeller.load(model, backbone=backbone)
+    labeller = HeadLabeller.load(model, backbone=backbone, weights=weights, class_list=class_list)
     info = labeller.info
     stored = info.split
     spec = stored.complement() if split is None else SplitSpec(split, stored.seed, stored.test_fraction)
