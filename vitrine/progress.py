@@ -138,6 +138,15 @@ def configure_logging(level: int = logging.INFO) -> None:
     if root.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("vitrine-cli")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def detach_cli_logging() -> None:
+    """Remove configure_logging's handler (inside a Prefect flow, Prefect's own handlers print the lines)."""
+    root = logging.getLogger("vitrine")
+    for handler in list(root.handlers):
+        if handler.get_name() == "vitrine-cli":
+            root.removeHandler(handler)

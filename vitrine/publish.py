@@ -10,7 +10,7 @@ os.replace). A reader that resolves `current` sees either the previous night or 
       current -> nights/2026-02-15_20260216T020304Z_1a2b3c4d
       nights/<run_date>_<published at>_<run id>/
         manifest.json     run_date, run_id, published_at, tables: rows, columns, content hashes, files
-        serving.duckdb    read-only views over tables/*.parquet (plus the table vitrine_night)
+        serving.duckdb    read-only views over tables/*.parquet, and vitrine_night (run_date, run_id, folder)
         tables/<mart>.parquet
         report/index.html (written after the switch by vitrine.report)
       last_run.json       the last run's outcome: published, or failed and why
@@ -287,8 +287,9 @@ def _write_night(
         for name in entries:
             con.execute(f'create view "{name}" as select * from {_parquet(night_dir / TABLES / (name + ".parquet"))}')
         con.execute(
-            f"create table {NIGHT_TABLE} as select ?::date as run_date, ? as run_id, ?::timestamptz as published_at",
-            [run_date, run_id, published_at],
+            f"create table {NIGHT_TABLE} as select ?::date as run_date, ? as run_id, ?::timestamptz as published_at, "
+            "? as folder",
+            [run_date, run_id, published_at, str(night_dir)],
         )
         con.execute("checkpoint")
     for file in [serving, *(night_dir / TABLES).iterdir()]:

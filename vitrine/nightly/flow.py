@@ -89,13 +89,9 @@ def publish_task(
     settings: NightlySettings, run_date: date, run_id: str, public: list[publish.PublicTable], extra: dict[str, Any],
 ) -> publish.Night:
     with progress("publish", total=len(public), unit="tables") as bar:
-        def on_table(name: str) -> None:
-            logger.info("publish: writing %s (%d/%d)", name, bar.completed + 1, len(public))
-            bar.advance()
-
         night = publish.publish_night(
             settings.warehouse, settings.serving, run_date=run_date, run_id=run_id, tables=public,
-            keep=settings.keep, extra=extra, on_table=on_table,
+            keep=settings.keep, extra=extra, on_table=lambda _name: bar.advance(),
         )
     logger.info("publish: %s is now served (%s)", night.path.name, settings.serving / publish.CURRENT)
     return night

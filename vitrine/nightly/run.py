@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vitrine.nightly.settings import NightlySettings, configure_prefect
+from vitrine.progress import detach_cli_logging
 
 logger = logging.getLogger("vitrine.nightly")
 
@@ -37,6 +38,7 @@ def run_nightly(
     settings = NightlySettings.resolve(warehouse=warehouse, serving=serving, landing=landing,
                                        images_root=images_root, keep=keep, dbt_vars=dbt_vars)
     configure_prefect(settings.warehouse)
+    detach_cli_logging()
     from vitrine.nightly.flow import nightly
     from vitrine.publish import last_run
 
