@@ -19,6 +19,7 @@ class NightSummary:
     failed_step: str | None = None
     reason: str | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
+    step_peak_rss_mib: dict[str, float] = field(default_factory=dict)  # the flow's process, not Prefect's server
     ingest: dict[str, Any] | None = None
     dbt_counts: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -56,8 +57,9 @@ def markdown(summary: NightSummary) -> str:
     else:
         lines += [f"Serving copy: `{summary.serving_db}`", f"Report: `{summary.report_path}`", ""]
     if summary.step_seconds:
-        lines += ["| step | seconds |", "| --- | ---: |"]
-        lines += [f"| {step} | {seconds:.1f} |" for step, seconds in summary.step_seconds.items()]
+        lines += ["| step | seconds | peak RSS (MiB) |", "| --- | ---: | ---: |"]
+        lines += [f"| {step} | {seconds:.1f} | {summary.step_peak_rss_mib.get(step, 0):,.0f} |"
+                  for step, seconds in summary.step_seconds.items()]
         lines.append("")
     if summary.ingest:
         lines += ["## Ingest", "", "| table | read | accepted | rejected |", "| --- | ---: | ---: | ---: |"]

@@ -28,6 +28,7 @@ from vitrine.dbt_runner import DbtRun
 from vitrine.nightly import steps
 from vitrine.nightly.artifact import NightSummary, markdown
 from vitrine.nightly.dbt_nodes import run_dbt_nodes
+from vitrine.nightly.memory import peak_rss
 from vitrine.nightly.settings import NightlySettings, Timeouts
 from vitrine.progress import progress
 
@@ -134,8 +135,10 @@ def nightly(
         current_step = name
         started = time.perf_counter()
         logger.info("==> %s", name)
-        yield
+        with peak_rss() as peak:
+            yield
         summary.step_seconds[name] = round(time.perf_counter() - started, 2)
+        summary.step_peak_rss_mib[name] = round(peak.mib, 1)
 
     def call(name: str, fn: Callable[..., T], timeout: float, *args: Any, retry: bool = True) -> T:
         with step(name):
