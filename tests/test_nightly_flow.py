@@ -1,6 +1,7 @@
 """The nightly Prefect flow for real, on one small simulated world: a first night, two failed nights (a bad landing
-file, a failed dbt test), a run killed with SIGKILL while it publishes, and a rerun of the same night, while a
-separate reader process queries the serving copy the whole time.
+file, a failed dbt test), a run killed with SIGKILL midway (while dbt writes the warehouse), and a rerun of the same
+night, while a separate reader process queries the serving copy from the killed run to the end. A publication
+killed halfway (a night folder without its manifest) is tested in test_publish.py.
 
 The scenario runs once (module fixture) in this order; each test checks one property of what happened.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,14 +42,14 @@ class Scenario:
     killed_output: str = ""
     served_after_kill: str | None = None
     problems_after_kill: list[str] = field(default_factory=list)
-    partial_after_kill: list[str] = field(default_factory=list)
     rerun: dict[str, Any] = field(default_factory=dict)
     reader: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _kill_while_publishing(first: FirstNight) -> str:
+def _kill_midway(first: FirstNight) -> str:
     """Run `vitrine nightly` for the same night in its own process group; SIGKILL the group (the flow and its
-    temporary Prefect server) as soon as the publish step starts. Returns the run's output."""
+    temporary Prefect server) once a third of the dbt build's models are built, while dbt writes the warehouse.
+    Returns the run's output."""
     env = {**os.environ, "VITRINE_PROGRESS": "log", "PREFECT_HOME": str(TEST_PREFECT_HOME) + "-killed"}
     command = [sys.executable, "-m", "vitrine.cli", "nightly", "--warehouse", str(first.warehouse),
                "--serving", str(first.serving), "--date", first.run_date.isoformat()]
@@ -60,14 +62,15 @@ def _kill_while_publishing(first: FirstNight) -> str:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
-            if "publish: started" in line:
+            done = re.search(r"dbt build: models: (\d+)/(\d+) models", line)
+            if done and 3 * int(done[1]) >= int(done[2]):
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
         proc.wait()
     finally:
         watchdog.cancel()
     output = "".join(lines)
-    assert proc.returncode == -signal.SIGKILL, f"the run was not killed while publishing:\n{output[-3000:]}"
+    assert proc.returncode == -signal.SIGKILL, f"the run was not killed midway:\n{output[-3000:]}"
     return output
 
 
@@ -104,13 +107,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     reader = subprocess.Popen([sys.executable, str(TESTS / "serving_reader.py"), str(first.serving), str(out),
                                str(stop)])
     try:
-        # 4. A run killed while it publishes.
-        result.killed_output = _kill_while_publishing(first)
+        # 4. A run killed midway, while dbt builds.
+        result.killed_output = _kill_midway(first)
         served = current_night(first.serving)
         result.served_after_kill = served.run_id
         result.problems_after_kill = verify_night(served)
-        result.partial_after_kill = [p.name for p in (first.serving / NIGHTS).iterdir()
-                                     if not (p / "manifest.json").exists()]
         # 5. The same night again (its landing folder too: ingesting it twice adds nothing).
         result.rerun = run_nightly(run_date=first.run_date, landing=first.world.out, warehouse=first.warehouse,
                                    serving=first.serving)
@@ -153,15 +154,15 @@ def test_the_flow_run_has_a_task_run_per_dbt_node_and_an_artifact(scenario: Scen
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
 
     run_id = scenario.first.summary["run_id"]
+    flow_run = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+    nodes = ["model recommender_scores", "model int_image_inference", "test not_null_stg_visits_user_id"]
     with get_client(sync_client=True) as client:
-        names = {t.name for t in client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
-            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[
-                "model recommender_scores", "model int_image_inference", "test not_null_stg_visits_user_id",
-                "publish", "quality gate",
-            ])),
-        )}
-    assert names >= {"model recommender_scores", "model int_image_inference", "publish", "quality gate"}
+        dbt_nodes = {t.name for t in client.read_task_runs(
+            flow_run_filter=flow_run, task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=nodes)))}
+        steps = {t.name.rsplit("-", 1)[0] for t in client.read_task_runs(flow_run_filter=flow_run, limit=200)
+                 if not t.name.startswith(("model ", "test ", "unit_test ", "seed "))}
+    assert dbt_nodes == set(nodes)  # each dbt node is its own task run
+    assert steps >= {"ingest landing folder", "label new images", "dbt build", "quality gate", "publish", "report"}
     artifact = Artifact.get("vitrine-night")
     assert artifact is not None
     assert "published" in artifact.data and "| recommender_scores |" in artifact.data and "P@10" in artifact.data
@@ -184,11 +185,10 @@ def test_a_failed_dbt_test_fails_the_night_at_the_gate_and_keeps_the_last_good_n
 
 
 def test_a_killed_run_never_serves_half_a_night_and_the_next_run_succeeds(scenario: Scenario) -> None:
-    assert "publish: started" in scenario.killed_output
+    assert "dbt build: models: " in scenario.killed_output and "publish" not in scenario.killed_output
+    assert scenario.served_after_kill == scenario.first.summary["run_id"]
     assert scenario.problems_after_kill == []  # what is served is complete and matches its manifest
-    if scenario.served_after_kill == scenario.first.summary["run_id"]:  # killed before its switch (the usual case)
-        assert scenario.partial_after_kill, "the killed run left no partial night folder"
-    assert scenario.rerun["status"] == "published"
+    assert scenario.rerun["status"] == "published"  # the warehouse the killed run was writing is fine
     served = current_night(scenario.first.serving)
     assert served.run_id == scenario.rerun["run_id"]
     leftovers = [p for p in (scenario.first.serving / NIGHTS).iterdir() if not (p / "manifest.json").exists()]

@@ -128,3 +128,22 @@ def test_public_tables_come_from_the_dbt_manifest(tmp_path: Path) -> None:
     assert public_tables(manifest) == [PublicTable("recommender_scores", "main", "recommender_scores")]
     with pytest.raises(PublishError, match="no dbt manifest"):
         public_tables(tmp_path / "none.json")
+
+
+def test_the_quality_gate_names_failures_first_and_needs_every_public_model() -> None:
+    from vitrine.dbt_runner import DbtRun, NodeResult
+    from vitrine.nightly.steps import QualityGateError, quality_gate
+
+    ok = DbtRun(["dbt", "build"], True, [NodeResult("model.vitrine.recommender_scores", "model", "success", 1, None),
+                                         NodeResult("model.vitrine.model_evaluation", "model", "success", 1, None),
+                                         NodeResult("test.vitrine.t1", "test", "pass", 1, None),
+                                         NodeResult("test.vitrine.t2", "test", "warn", 1, None)])
+    assert quality_gate([ok], TABLES) == {"model:success": 2, "test:pass": 1, "test:warn": 1}
+    bad = DbtRun(["dbt", "build"], False, [NodeResult("test.vitrine.rel", "test", "fail", 1, "Got 1 result"),
+                                           *[NodeResult(f"model.vitrine.m{i}", "model", "skipped", 0, None)
+                                             for i in range(30)]])
+    with pytest.raises(QualityGateError, match=r"1 failed, 30 skipped: test.vitrine.rel fail \(Got 1 result\); "
+                                               r"30 node\(s\) skipped"):
+        quality_gate([ok, bad], TABLES)
+    with pytest.raises(QualityGateError, match="public model recommender_scores was not built tonight"):
+        quality_gate([DbtRun(["dbt", "build"], True, ok.nodes[1:])], TABLES)

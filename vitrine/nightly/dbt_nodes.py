@@ -40,8 +40,7 @@ def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
 
     @runner.on_run_start
     def _start(ctx: Any) -> None:
-        models = [n for n in ctx.node_ids or () if str(n).startswith("model.")]
-        state["bar"] = progress(f"{label}: models", total=len(models), unit="models")
+        state["bar"] = progress(f"{label}: models", total=_expected_models(ctx.owner.manifest, args), unit="models")
         state["tracker"] = state["bar"].__enter__()
 
     @runner.post_model
@@ -69,3 +68,20 @@ def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
     run = DbtRun(command=["dbt", *args], success=bool(result.success), nodes=_node_results(result.result))
     logger.info("%s: %s", label, ", ".join(f"{k} {v}" for k, v in sorted(run.counts().items())))
     return run
+
+
+def _expected_models(manifest: Any, args: list[str]) -> int | None:
+    """How many models the night's two selections build (for the progress total); None for other selections."""
+    models = {uid: node for uid, node in manifest.nodes.items() if uid.startswith("model.")}
+    tagged = {uid for uid, node in models.items() if "images" in node.tags}
+    if args[1:3] == ["--select", "+tag:images"]:
+        seen, todo = set(), list(tagged)
+        while todo:
+            uid = todo.pop()
+            if uid in models and uid not in seen:
+                seen.add(uid)
+                todo.extend(models[uid].depends_on.nodes)
+        return len(seen)
+    if args[1:3] == ["--exclude", "tag:images"]:
+        return len(models) - len(tagged)
+    return None

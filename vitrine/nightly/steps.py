@@ -57,15 +57,18 @@ def night_of_build(warehouse: Path) -> date:
 def quality_gate(runs: list[DbtRun], public: list[PublicTable]) -> dict[str, int]:
     """Every node of every dbt run passed, and every public model was built tonight; else QualityGateError."""
     nodes = [n for run in runs for n in run.nodes]
-    failed = [n for n in nodes if n.status not in PASSING]
+    failed = [n for n in nodes if n.status not in PASSING and n.status != "skipped"]
+    skipped = [n for n in nodes if n.status == "skipped"]
     built = {n.unique_id.split(".")[-1] for n in nodes if n.resource_type == "model" and n.status == "success"}
     unbuilt = [t.name for t in public if t.name not in built]
     problems = [_describe(n) for n in failed]
+    if skipped:
+        problems.append(f"{len(skipped)} node(s) skipped (downstream of a failure)")
     problems += [f"public model {name} was not built tonight" for name in unbuilt]
     problems += [f"`{' '.join(r.command)}` failed" for r in runs if not r.success and not failed]
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise QualityGateError(f"quality gate: {len(problems)} problem(s): {shown}")
+        raise QualityGateError(f"quality gate: {len(failed)} failed, {len(skipped)} skipped: {shown}")
     counts: dict[str, int] = {}
     for n in nodes:
         key = f"{n.resource_type}:{n.status}"
