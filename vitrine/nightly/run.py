@@ -81,13 +81,14 @@ def serve_nightly(
 ) -> None:
     """Schedule the nightly flow on a local Prefect server (PREFECT_API_URL, default 127.0.0.1:4200) and run it
     each time `cron` fires (blocks; Ctrl-C stops). Each run ranks the day after the last visit."""
-    from prefect.schedules import Cron
-
     settings = NightlySettings.resolve(warehouse=warehouse, serving=serving, landing=landing,
                                        images_root=images_root, keep=keep)
+    api_url = os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
+    check_server(api_url)  # before Prefect is imported: it reads its settings once
+    os.environ["PREFECT_API_URL"] = api_url
     configure_prefect(settings.warehouse)
-    os.environ.setdefault("PREFECT_API_URL", DEFAULT_API_URL)
-    check_server(os.environ["PREFECT_API_URL"])
+    from prefect.schedules import Cron
+
     from vitrine.nightly.flow import nightly
 
     Cron(cron)  # a bad expression fails here, before anything is registered
