@@ -29,3 +29,18 @@ def test_nightly_refuses_a_retention_below_two_nights(tmp_path: Path, capsys: py
     assert main(["nightly", "--warehouse", str(tmp_path / "wh.duckdb"), "--keep", "1"]) == 1
     assert "keep must be at least 2" in capsys.readouterr().err
     assert not (tmp_path / ".prefect").exists()  # nothing was started
+
+
+def test_only_transient_failures_are_retried() -> None:
+    import duckdb
+
+    from vitrine.dbt_runner import DbtError
+    from vitrine.ingest import IngestError
+    from vitrine.nightly.steps import QualityGateError, is_transient
+
+    assert is_transient(duckdb.IOException('Could not set lock on file "wh.duckdb": Conflicting lock is held'))
+    assert is_transient(DbtError("`dbt build` failed: IO Error: Could not set lock on file"))
+    assert is_transient(TimeoutError("read timed out"))
+    assert not is_transient(QualityGateError("quality gate: 1 failed"))
+    assert not is_transient(DbtError("`dbt build` failed: relationships_stg_visits_sale_id: fail"))
+    assert not is_transient(IngestError("visits.csv is empty"))
