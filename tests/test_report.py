@@ -63,10 +63,12 @@ def full_night(tmp_path_factory: pytest.TempPathFactory) -> Night:
         con.execute("create table stg_visits as select (range % 5) + 1 as user_id, (range % 30) + 1 as sale_id, "
                     "timestamp '2026-02-25 10:00:00' + range * interval 1 minute as visited_at from range(60)")
         con.execute("create table model_evaluation as select date '2026-03-01' as run_date, "
-                    "date '2026-02-22' + d::int as evaluated_on, r as recommender, 'purchases' as target, 40 as users, "
+                    "date '2026-02-22' + d::int as evaluated_on, r as recommender, g as sales_segment, "
+                    "'purchases' as target, 40 as users, "
                     "0.02 * (d + 1) + 0.01 * length(r) as p_at_10, 0.3 as r_at_10, 0.2 as ndcg_at_10, "
                     "0.4 as hit_rate_at_10, 1000.0 as revenue_at_10, 0.7 as auc "
-                    "from range(7) t(d), (values ('cf'), ('cb_image'), ('meta')) v(r)")
+                    "from range(7) t(d), (values ('cf'), ('cb_image'), ('meta')) v(r), "
+                    "(values ('all'), ('new_sales')) s(g)")
         con.execute("create table recommender_scores as select date '2026-03-01' as scored_for, u as user_id, "
                     "s as sale_id, ((u * 7 + s * 3) % 11) / 11.0 as cf_score, ((u + s * 5) % 13) / 13.0 "
                     "as cb_image_score from range(1, 6) a(u), range(1, 31) b(s)")
@@ -118,10 +120,13 @@ def test_the_real_nights_report_renders_in_a_browser(browser: Chromium, tmp_path
     night_report = Path(first.summary["report_path"]).resolve()
     seen = _check_page(browser, night_report, tmp_path / "real.png")
     assert seen["chart_lines"] >= 3  # P@10 of several recommenders over the days
-    # Tonight's sections that wait for issue #5 say so instead of failing.
-    assert any("theme_catalog" in note and "not built yet" in note for note in seen["notes"])
+    # A real night has every section: no "not built yet" note anywhere
+    assert not [note for note in seen["notes"] if "not built yet" in note], seen["notes"]
+    assert browser.evaluate("document.querySelectorAll('#themes .theme img').length") > 0
+    assert browser.evaluate("document.querySelectorAll('#attractiveness-chart svg').length") >= 1
     assert browser.evaluate("document.querySelectorAll('#users .user').length") == 3
-    assert browser.evaluate("document.querySelectorAll('#users [data-list=cf] img').length") > 0
+    for listed in ("cf", "meta"):
+        assert browser.evaluate(f"document.querySelectorAll('#users [data-list={listed}] img').length") > 0
 
 
 def test_the_themes_attractiveness_and_customer_lists_render_from_their_tables(

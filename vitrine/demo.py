@@ -20,6 +20,7 @@ import duckdb
 
 from vitrine.config import warehouse_path
 from vitrine.evaluation import format_evaluation, read_evaluation
+from vitrine.night_summary import night_summary
 
 
 class DemoError(RuntimeError):
@@ -111,7 +112,10 @@ def run_demo(
     for t in tables:
         echo(f"{t.schema + '.' + t.name:<32} {'view' if t.kind == 'VIEW' else 'table':<6} {t.rows:>12,}")
     echo("")
-    echo("Recommenders alone on the last evaluation days (model_evaluation):")
+    echo(night_summary(wh))
+    echo("")
+    echo("Each recommender alone and the meta model on the last evaluation days (model_evaluation; new_sales = the")
+    echo("sales in their first days, ranked among themselves):")
     echo(format_evaluation(read_evaluation(wh)))
     echo("")
     echo(f"warehouse:  {wh}")

@@ -153,24 +153,34 @@ def _evaluation_section(con: duckdb.DuckDBPyConnection, night: Night) -> str:
     head = '<section id="evaluation"><h2>Evaluation of the recommenders</h2>'
     if "model_evaluation" not in night.tables:
         return head + _not_built("model_evaluation") + "</section>"
-    rows = con.execute(
-        """
-        select target, recommender, count(*) as days, sum(users),
-               sum(p_at_10 * users) / nullif(sum(users), 0), sum(r_at_10 * users) / nullif(sum(users), 0),
-               sum(ndcg_at_10 * users) / nullif(sum(users), 0), sum(hit_rate_at_10 * users) / nullif(sum(users), 0),
-               sum(revenue_at_10), sum(auc * users) / nullif(sum(users), 0)
-        from model_evaluation group by all order by target, 5 desc nulls last, recommender
-        """
-    ).fetchall()
-    table = _table(["target", "recommender", "days", "users", "P@10", "R@10", "NDCG@10", "hit@10", "revenue@10",
-                    "AUC"], [list(r) for r in rows])
+    columns = {c[0] for c in con.execute("select * from model_evaluation limit 0").description}
+    segments = ["all", "new_sales"] if "sales_segment" in columns else [None]
+    tables = []
+    for segment in segments:
+        where = f"where sales_segment = '{segment}'" if segment else ""
+        rows = con.execute(
+            f"""
+            select target, recommender, count(*) as days, sum(users),
+                   sum(p_at_10 * users) / nullif(sum(users), 0), sum(r_at_10 * users) / nullif(sum(users), 0),
+                   sum(ndcg_at_10 * users) / nullif(sum(users), 0),
+                   sum(hit_rate_at_10 * users) / nullif(sum(users), 0),
+                   sum(revenue_at_10), sum(auc * users) / nullif(sum(users), 0)
+            from model_evaluation {where} group by all order by target, 5 desc nulls last, recommender
+            """
+        ).fetchall()
+        if segment == "new_sales":
+            tables.append("<h3>Cold start: the sales in their first days, ranked among themselves</h3>")
+        tables.append(_table(["target", "recommender", "days", "users", "P@10", "R@10", "NDCG@10", "hit@10",
+                              "revenue@10", "AUC"], [list(r) for r in rows]))
     series: dict[str, list[tuple[date, float]]] = {}
+    where_all = "and sales_segment = 'all'" if segments[0] else ""
     for recommender, day, p in con.execute(
-        "select recommender, evaluated_on, p_at_10 from model_evaluation where target = 'purchases' order by 1, 2"
+        f"select recommender, evaluated_on, p_at_10 from model_evaluation where target = 'purchases' {where_all} "
+        "order by 1, 2"
     ).fetchall():
         series.setdefault(recommender, []).append((day, p))
     chart = line_chart(series, title="P@10 per recommender over the evaluation days (purchases)")
-    return "\n".join([head, table, f'<div id="p-at-10-chart">{chart}</div>', "</section>"])
+    return "\n".join([head, tables[0], f'<div id="p-at-10-chart">{chart}</div>', *tables[1:], "</section>"])
 
 
 def _themes_section(con: duckdb.DuckDBPyConnection, night: Night, thumbs: Thumbnails) -> str:
@@ -180,12 +190,23 @@ def _themes_section(con: duckdb.DuckDBPyConnection, night: Night, thumbs: Thumbn
     has_images = _has(con, "stg_sale_images")
     paths = "left join wh.main.stg_sale_images i using (image_id)" if has_images else ""
     path_col = "i.image_path" if has_images else "null"
+    has_labels = "image_labels" in night.tables
+    contents = ("left join (select distinct image_id, content_hash from image_labels where is_current) h "
+                "using (image_id)") if has_labels else ""
+    content = "coalesce(h.content_hash, cast(t.image_id as varchar))" if has_labels else "t.image_id"
     rows = con.execute(
         f"""
-        with ranked as (
+        with distinct_photos as (
+            -- one image per photo content: the catalogue reuses photos across sales
+            select t.*, row_number() over (
+                       partition by t.theme_id, {content} order by t.score_pct desc, t.image_id) as copy
+            from image_themes t {contents}
+        ),
+        ranked as (
             select t.theme_id, t.image_id, {path_col} as image_path,
                    row_number() over (partition by t.theme_id order by t.score_pct desc, t.image_id) as n
-            from image_themes t {paths}
+            from distinct_photos t {paths}
+            where t.copy = 1
         )
         select c.theme_id, c.name, c.top_tags,
                list(r.image_id order by r.n) filter (where r.n <= 4), list(r.image_path order by r.n) filter (
@@ -210,15 +231,23 @@ def _attractiveness_section(con: duckdb.DuckDBPyConnection, night: Night) -> str
     head = '<section id="attractiveness"><h2>Tag and theme attractiveness</h2>'
     if "tag_attractiveness" not in night.tables:
         return head + _not_built("tag_attractiveness") + "</section>"
-    month = con.execute("select max(month) from tag_attractiveness").fetchone()[0]
+    # all countries together when the mart has that rollup (destination_country = 'all'), else every row
+    rollup = con.execute("select count(*) from tag_attractiveness where destination_country = 'all'").fetchone()[0]
+    country = "and destination_country = 'all'" if rollup else ""
+    # the latest full month: the last month of visits is usually cut short by the night
+    month = con.execute(
+        f"select max(month) from tag_attractiveness where 1 = 1 {country} and month < "
+        "(select max(month) from tag_attractiveness)"
+    ).fetchone()[0] or con.execute("select max(month) from tag_attractiveness").fetchone()[0]
     if month is None:
         return head + '<p class="note">tag_attractiveness is empty tonight.</p></section>'
     charts = []
     for kind in ("theme", "tag"):
         rows = con.execute(
-            """
+            f"""
             select name, attractiveness from tag_attractiveness
-            where month = ? and kind = ? and attractiveness is not null order by attractiveness desc, name
+            where month = ? and kind = ? and attractiveness is not null {country}
+            order by attractiveness desc, name
             """,
             [month, kind],
         ).fetchall()
