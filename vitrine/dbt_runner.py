@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,16 +56,8 @@ def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure:
     selects = {"--select", "-s"} & set(args)
     if args and args[0] in {"build", "test"} and selects and "--indirect-selection" not in args:
         command += ["--indirect-selection", "cautious"]
-    previous = os.environ.get("VITRINE_WAREHOUSE")
-    os.environ["VITRINE_WAREHOUSE"] = str(path)
-    try:
+    with dbt_on_warehouse(path):
         result = dbtRunner().invoke(command)
-    finally:
-        _release_duckdb()
-        if previous is None:
-            os.environ.pop("VITRINE_WAREHOUSE", None)
-        else:
-            os.environ["VITRINE_WAREHOUSE"] = previous
 
     run = DbtRun(command=["dbt", *args], success=bool(result.success), nodes=_node_results(result.result))
     if raise_on_failure and not run.success:
@@ -71,6 +65,22 @@ def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure:
         cause = f": {result.exception}" if result.exception else ""
         raise DbtError(f"`{' '.join(run.command)}` failed{cause}{': ' + detail if detail else ''}")
     return run
+
+
+@contextmanager
+def dbt_on_warehouse(path: Path) -> Iterator[None]:
+    """Point the profile at `path` (VITRINE_WAREHOUSE) for an in-process dbt call; afterwards restore the variable
+    and release the DuckDB file that dbt-duckdb keeps open."""
+    previous = os.environ.get("VITRINE_WAREHOUSE")
+    os.environ["VITRINE_WAREHOUSE"] = str(path)
+    try:
+        yield
+    finally:
+        _release_duckdb()
+        if previous is None:
+            os.environ.pop("VITRINE_WAREHOUSE", None)
+        else:
+            os.environ["VITRINE_WAREHOUSE"] = previous
 
 
 def _release_duckdb() -> None:

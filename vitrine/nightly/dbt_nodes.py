@@ -10,12 +10,11 @@ cautious indirect selection for partial builds, and closes dbt-duckdb's database
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR
-from vitrine.dbt_runner import DbtError, DbtRun, _node_results, _release_duckdb
+from vitrine.dbt_runner import DbtError, DbtRun, _node_results, dbt_on_warehouse
 from vitrine.progress import Tracker, progress
 
 logger = logging.getLogger("vitrine.nightly")
@@ -49,9 +48,7 @@ def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
         if tracker is not None:
             tracker.advance()
 
-    previous = os.environ.get("VITRINE_WAREHOUSE")
-    os.environ["VITRINE_WAREHOUSE"] = str(warehouse)
-    try:
+    with dbt_on_warehouse(warehouse):
         try:
             result = runner.invoke(command)
         except ValueError as exc:  # prefect-dbt raises ValueError when dbt returns an exception
@@ -59,12 +56,6 @@ def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
         finally:
             if "bar" in state:
                 state["bar"].__exit__(None, None, None)
-    finally:
-        _release_duckdb()
-        if previous is None:
-            os.environ.pop("VITRINE_WAREHOUSE", None)
-        else:
-            os.environ["VITRINE_WAREHOUSE"] = previous
     run = DbtRun(command=["dbt", *args], success=bool(result.success), nodes=_node_results(result.result))
     logger.info("%s: %s", label, ", ".join(f"{k} {v}" for k, v in sorted(run.counts().items())))
     return run

@@ -92,13 +92,7 @@ main_theme as (
             f.theme_name,
             row_number() over (partition by s.sale_id order by s.score_pct desc, s.theme_id) as position
         from {{ ref('int_sale_themes') }} as s
-        inner join (
-            select distinct f.theme_id, f.theme_name
-            from {{ ref('int_theme_fits') }} as f
-            inner join {{ ref('int_scoring_days') }} as d
-                on d.scored_for = f.fitted_for
-            where d.is_nightly
-        ) as f
+        inner join (select theme_id, name as theme_name from {{ ref('theme_catalog') }}) as f
             on f.theme_id = s.theme_id
     ) as ordered
     where position = 1

@@ -25,13 +25,7 @@ sale_marks as (
 
     select t.sale_id, 'theme' as kind, f.theme_name as name, t.score_pct / 100.0 as weight
     from {{ ref('int_sale_themes') }} as t
-    inner join (
-        select distinct f.theme_id, f.theme_name
-        from {{ ref('int_theme_fits') }} as f
-        inner join {{ ref('int_scoring_days') }} as d
-            on d.scored_for = f.fitted_for
-        where d.is_nightly
-    ) as f
+    inner join (select theme_id, name as theme_name from {{ ref('theme_catalog') }}) as f
         on f.theme_id = t.theme_id
 ),
 
