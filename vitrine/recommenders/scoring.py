@@ -148,29 +148,21 @@ def top_n_mask(scores: np.ndarray, n: int) -> np.ndarray:
 
     The SQL equivalent: row_number() over (partition by row order by score desc, column) <= n, among score > 0.
     """
-    positive = scores > 0
     columns = scores.shape[1]
     if columns <= n:
-        return positive
-    # rows with at most n positive entries keep them all; the others keep those above their n-th largest value
-    crowded = np.flatnonzero(positive.sum(axis=1) > n)
-    if len(crowded) == 0:
-        return positive
-    if len(crowded) < len(scores):
-        keep = positive.copy()
-        keep[crowded] = top_n_mask(scores[crowded], n)
-        return keep
+        return scores > 0
     kth = np.partition(scores, columns - n, axis=1)[:, columns - n]  # the n-th largest value of each row
-    above = scores > kth[:, None]
-    tied = scores == kth[:, None]
-    keep = above | tied
-    room = n - above.sum(axis=1)
-    # rows where not every entry tied with the n-th value fits: the first `room` of them (by column) are kept
-    over = (tied.sum(axis=1) > room) & (kth > 0)
-    if over.any():
-        ties = tied[over]
-        keep[over] = above[over] | (ties & (np.cumsum(ties, axis=1, dtype=np.int32) <= room[over, None]))
-    return keep & positive
+    # at or above the n-th value (every positive entry where a row has fewer than n)
+    threshold = np.where(kth > 0, kth, np.nextafter(0.0, 1.0))
+    keep = scores >= threshold[:, None]
+    over = np.flatnonzero(keep.sum(axis=1) > n)  # rows where the entries tied with the n-th value do not all fit
+    if len(over):
+        sub, tied_value = scores[over], kth[over, None]
+        above = sub > tied_value
+        tied = sub == tied_value
+        room = n - above.sum(axis=1)
+        keep[over] = above | (tied & (np.cumsum(tied, axis=1, dtype=np.int32) <= room[:, None]))
+    return keep
 
 
 def round_like_sql(values: np.ndarray, decimals: int = DECIMALS) -> np.ndarray:
