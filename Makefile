@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lint bench env clean
+.PHONY: demo test lint bench env clean browser nightly
 
 env: $(VENV)/.installed
 
@@ -30,9 +30,20 @@ demo: env
 	$(BIN)/vitrine demo --users $(DEMO_USERS) --days $(DEMO_DAYS) --sales-per-day $(DEMO_SALES_PER_DAY) \
 		--seed $(DEMO_SEED) $(if $(PHOTOS),--photos $(PHOTOS),)
 
-test: env
+# Headless Chromium for the report's browser test (Debian packages), installed only when missing.
+browser:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y chromium chromium-driver || \
+		{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }; }
+
+test: env browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	VITRINE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+
+# One night on the warehouse (see README: Scheduling the night); DATE=YYYY-MM-DD, LANDING=DIR optional.
+nightly: env
+	$(BIN)/vitrine nightly $(if $(DATE),--date $(DATE),) $(if $(LANDING),--landing $(LANDING),)
 
 bench: env
 	$(BIN)/python benchmarks/bench_foundation.py

@@ -25,6 +25,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 from harness import ROOT, run_cli, run_python
 
 NIGHT = date(2026, 6, 1)
@@ -163,6 +164,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--candidates", type=int, default=100)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--only-score", action="store_true",
+                        help="time the scoring step alone on the generated candidates already in --workdir")
     args = parser.parse_args()
 
     if args.step == "nmf":
@@ -178,7 +181,24 @@ def main() -> None:
     script = str(Path(__file__).resolve())
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="vitrine_bench_meta_"))
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "vitrine.duckdb").unlink(missing_ok=True)
+    table = []
+    if args.only_score:
+        with duckdb.connect(str(workdir / "vitrine.duckdb"), read_only=True) as con:
+            pairs = con.execute("select count(*) from main.int_candidate_features").fetchone()[0]
+        setup = {"pairs": pairs}
+    else:
+        (workdir / "vitrine.duckdb").unlink(missing_ok=True)
+        table, setup = prepare(script, args, workdir)
+    scoring(table, workdir, setup)
+    print(f"{'step':<32} {'wall s':>8} {'peak GiB':>9}  notes")
+    for name, seconds, gib, notes in table:
+        print(f"{name:<32} {seconds:>8.1f} {gib:>9.2f}  {notes}")
+    print(f"(workdir {workdir}; load average {Path('/proc/loadavg').read_text().split()[0]})")
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def prepare(script: str, args: argparse.Namespace, workdir: Path) -> tuple[list, dict]:
     table = []
     wall, peak, out = run_python([script, "--step", "nmf", "--images", str(args.images), "--tags", str(args.tags)])
     nmf = json.loads(out.strip().splitlines()[-1])
@@ -193,25 +213,22 @@ def main() -> None:
                                   "--users", str(args.users), "--candidates", str(args.candidates)])
     setup = json.loads(out.strip().splitlines()[-1])
     table.append(("(setup: generated candidates)", setup["setup_s"], peak, f"{setup['pairs']:,} pairs"))
-    run_cli(["build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select",
-                                       "explanation_phrases"])
+    return table, setup
+
+
+def scoring(table: list, workdir: Path, setup: dict) -> None:
+    run_cli(["build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select", "explanation_phrases"])
     wall, peak, _ = run_cli([
         "build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select",
         "int_meta_features", "int_meta_served", "int_meta_scores", "home_page_rankings",
         "--exclude", "test_type:unit", "--vars", json.dumps({"run_date": NIGHT.isoformat()}),
     ])
     results = json.loads((ROOT / "dbt_project" / "target" / "run_results.json").read_text())["results"]
-    nodes = sorted(((r["execution_time"], r["unique_id"].split(".")[-1]) for r in results), reverse=True)[:4]
+    nodes = sorted(((r["execution_time"], f'{r["unique_id"].split(".")[0]} {r["unique_id"].split(".")[2]}')
+                    for r in results), reverse=True)[:4]
     table.append(("score one night (dbt build)", wall, peak,
                   f"{setup['pairs']:,} candidates -> top 10 + explanations; slowest: "
                   + ", ".join(f"{n} {s:.0f}s" for s, n in nodes)))
-
-    print(f"{'step':<32} {'wall s':>8} {'peak GiB':>9}  notes")
-    for name, seconds, gib, notes in table:
-        print(f"{name:<32} {seconds:>8.1f} {gib:>9.2f}  {notes}")
-    print(f"(workdir {workdir}; load average {Path('/proc/loadavg').read_text().split()[0]})")
-    if args.workdir is None:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The `vitrine` command line: simulate, ingest, build, demo."""
+"""The `vitrine` command line: simulate, ingest, build, evaluate, transfer, nightly, serve, demo."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from vitrine.config import disable_telemetry
+from vitrine.progress import configure_logging
 
 
 def _positive_int(text: str) -> int:
@@ -32,6 +33,16 @@ def _add_world_args(parser: argparse.ArgumentParser, *, defaults: dict[str, int]
         help="folder of real photos, one sub-folder per scene class (default: generated placeholders)",
     )
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 1, 1), help="first day (YYYY-MM-DD)")
+
+
+def _add_nightly_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--landing", type=Path, default=None,
+                        help="folder of new raw contract files to ingest first (default: $VITRINE_LANDING, or none)")
+    parser.add_argument("--images-root", type=Path, default=None, help="root of sale_images.uri for --landing")
+    parser.add_argument("--warehouse", type=Path, default=None)
+    parser.add_argument("--serving", type=Path, default=None,
+                        help="where nights are published (default: $VITRINE_SERVING or serving/ beside the warehouse)")
+    parser.add_argument("--keep", type=int, default=None, help="published nights kept (default 7, at least 2)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the backbone's class list, if not where it was at training")
     t.add_argument("--json", action="store_true")
 
+    p = sub.add_parser(
+        "nightly", help="run tonight's flow locally (Prefect, no server to start): ingest, label, build, gate, "
+        "publish, report",
+    )
+    _add_nightly_args(p)
+    p.add_argument("--date", dest="run_date", type=date.fromisoformat, default=None,
+                   help="the night to rank, YYYY-MM-DD (default: the day after the last visit)")
+    p.add_argument("--vars", dest="dbt_vars", type=json.loads, default=None,
+                   help="more dbt vars as JSON, e.g. '{\"cf_top_k\": 30}'")
+    p.add_argument("--json", action="store_true", help="print the night's summary as JSON")
+
+    p = sub.add_parser("serve", help="schedule the nightly flow on a local Prefect server (blocks; Ctrl-C stops)")
+    _add_nightly_args(p)
+    p.add_argument("--cron", default="0 2 * * *", help="when the night runs (cron, server time zone; default "
+                   "'0 2 * * *')")
+
     p = sub.add_parser("demo", help="simulate a small world, ingest it, build everything, print a summary")
     _add_world_args(p, defaults={"users": 2000, "days": 120, "sales_per_day": 20, "seed": 7})
     p.add_argument("--workdir", type=Path, default=None, help="where the demo world goes (default: warehouse/)")
@@ -95,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     disable_telemetry()
+    configure_logging()
     parser = build_parser()
     args, passthrough = parser.parse_known_args(argv)
     if passthrough and args.command != "build":
@@ -168,6 +196,36 @@ def main(argv: list[str] | None = None) -> int:
             print(f"transfer {args.transfer_command} failed: {exc}", file=sys.stderr)
             return 2
         print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report.format())
+        return 0
+
+    if args.command == "nightly":
+        from vitrine.nightly.run import NightlyError, run_nightly
+
+        try:
+            summary = run_nightly(
+                run_date=args.run_date, landing=args.landing, warehouse=args.warehouse, serving=args.serving,
+                images_root=args.images_root, keep=args.keep, dbt_vars=args.dbt_vars,
+            )
+        except (NightlyError, ValueError) as exc:
+            print(f"nightly failed: {exc}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(summary, indent=2, default=str))
+        else:
+            print(f"night {summary['run_date']} published (run {summary['run_id']})")
+            print(f"  serving copy: {summary['serving_db']}")
+            print(f"  report:       {summary['report_path']}")
+        return 0
+
+    if args.command == "serve":
+        from vitrine.nightly.run import NightlyError, serve_nightly
+
+        try:
+            serve_nightly(cron=args.cron, landing=args.landing, warehouse=args.warehouse, serving=args.serving,
+                          images_root=args.images_root, keep=args.keep)
+        except (NightlyError, ValueError) as exc:
+            print(f"serve failed: {exc}", file=sys.stderr)
+            return 1
         return 0
 
     if args.command == "demo":

@@ -1,7 +1,9 @@
-"""`vitrine demo`: simulate a small world, ingest it, build the dbt project, print what is where.
+"""`vitrine demo`: simulate a small world, then run the nightly flow on it, print what is where.
 
-The demo owns its warehouse: it rebuilds it from scratch on each run so that the summary always describes one
-world. It refuses to touch a warehouse that holds data ingested from anywhere else.
+The flow ingests the world, labels its photos, builds the dbt project, passes the quality gate, publishes the
+serving copy and writes the report (vitrine.nightly). The demo owns its warehouse: it rebuilds it from scratch on
+each run so that the summary always describes one world. It refuses to touch a warehouse that holds data ingested
+from anywhere else.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import duckdb
 
 from vitrine.config import warehouse_path
 from vitrine.evaluation import format_evaluation, read_evaluation
+from vitrine.night_summary import night_summary
 
 
 class DemoError(RuntimeError):
@@ -62,8 +65,7 @@ def run_demo(
     *, users: int, days: int, sales_per_day: int, seed: int, photos: Path | None, start: date,
     workdir: Path | None = None, warehouse: Path | None = None, echo: Callable[[str], None] = print,
 ) -> list[TableCount]:
-    from vitrine.dbt_runner import DbtError, run_dbt
-    from vitrine.ingest import IngestError, ingest_folder
+    from vitrine.nightly.run import NightlyError, run_nightly
     from vitrine.simulate import simulate_world
 
     wh = warehouse_path(warehouse)
@@ -92,29 +94,35 @@ def run_demo(
             world_summary = simulate_world(
                 world, users=users, days=days, sales_per_day=sales_per_day, seed=seed, photos=photos, start=start,
             )
-        with step("ingest"):
-            report = ingest_folder(world, warehouse=wh)
-        with step("dbt build"):
-            dbt_run = run_dbt(["build"], warehouse=wh)
-    except (IngestError, DbtError, ValueError) as exc:
+        with step("nightly flow (ingest, label, build, gate, publish, report)"):
+            night = run_nightly(run_date=world_summary.first_scoring_date, landing=world, warehouse=wh)
+    except (NightlyError, ValueError) as exc:
         raise DemoError(str(exc)) from exc
+    timings.update({f"  {k}": v for k, v in night["step_seconds"].items()})
 
     tables = warehouse_tables(wh)
     echo("")
-    echo(report.format_table())
+    echo(f"{'ingested':<12} {'read':>10} {'accepted':>10} {'rejected':>10}")
+    for table, rows in (night["ingest"] or {}).items():
+        echo(f"{table:<12} {rows['read']:>10,} {rows['accepted']:>10,} {rows['rejected']:>10,}")
     echo("")
-    echo("dbt build: " + ", ".join(f"{k} {v}" for k, v in sorted(dbt_run.counts().items())))
+    echo("dbt build: " + ", ".join(f"{k} {v}" for k, v in sorted(night["dbt_counts"].items())))
     echo("")
     echo(f"{'table':<32} {'kind':<6} {'rows':>12}")
     for t in tables:
         echo(f"{t.schema + '.' + t.name:<32} {'view' if t.kind == 'VIEW' else 'table':<6} {t.rows:>12,}")
     echo("")
-    echo("Recommenders alone on the last evaluation days (model_evaluation):")
+    echo(night_summary(wh))
+    echo("")
+    echo("Each recommender alone and the meta model on the last evaluation days (model_evaluation; new_sales = the")
+    echo("sales in their first days, ranked among themselves):")
     echo(format_evaluation(read_evaluation(wh)))
     echo("")
     echo(f"warehouse:  {wh}")
     echo(f"world:      {world} (raw contract files; truth/ holds the hidden variables)")
     echo(f"images:     {world / 'images'} ({world_summary.n_images:,} images: {world_summary.photo_mode})")
-    echo(f"scoring:    the first night to rank is {world_summary.first_scoring_date}")
-    echo("timings:    " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    echo(f"night:      {night['run_date']} published (run {night['run_id']})")
+    echo(f"serving:    {night['serving_db']}  (BI tools: duckdb -readonly; Parquet beside it in tables/)")
+    echo(f"report:     {night['report_path']}  (open it in a browser, from disk)")
+    echo("timings:    " + ", ".join(f"{k.strip()} {v:.1f}s" for k, v in timings.items()))
     return tables

@@ -305,8 +305,11 @@ def write_images(
     images_dir: Path,
     photos: Path | None,
     listing: dict[str, list[str]] | None,
+    on_image: Callable[[], None] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Write every planned image under ``images_dir``; return (uri, source_photo) per image.
+
+    ``on_image`` is called after each image is written (progress).
 
     source_photo is the file's path relative to the photo folder (``sea/1.jpg``), or "placeholder".
     """
@@ -329,10 +332,14 @@ def write_images(
             (images_dir / uri).write_bytes(cache[source])
             uris.append(uri)
             sources.append(source)
+            if on_image is not None:
+                on_image()
     else:
         for i in range(plan.size):
             uri = image_name(int(plan.sale_id[i]), int(plan.position[i]), ".jpg")
             (images_dir / uri).write_bytes(placeholder_jpeg(SCENE_CLASSES[plan.scene_class[i]], rng))
             uris.append(uri)
             sources.append(PLACEHOLDER)
+            if on_image is not None:
+                on_image()
     return uris, sources

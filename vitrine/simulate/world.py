@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vitrine.contract import PURCHASES, SALE_IMAGES, SALES, USERS, VISITS
+from vitrine.progress import progress as progress_bar
 from vitrine.simulate.behaviour import simulate_days
 from vitrine.simulate.catalog import (
     ARCHETYPE_NAMES,
@@ -151,9 +152,11 @@ def simulate_world(
     # Images.
     plan = plan_images(rng_images, sales.archetype)
     say(f"images: {plan.size:,} ({photo_mode})")
-    uris, sources = write_images(
-        rng_files, plan, out / IMAGES_DIR, Path(photos) if photos is not None else None, listing
-    )
+    with progress_bar("simulate: images", total=plan.size, unit="images") as bar:
+        uris, sources = write_images(
+            rng_files, plan, out / IMAGES_DIR, Path(photos) if photos is not None else None, listing,
+            on_image=bar.advance,
+        )
     writer = ContractTableWriter(out, SALE_IMAGES, file_format)
     writer.write({"image_id": plan.image_id, "sale_id": plan.sale_id, "uri": uris, "position": plan.position})
     writer.close()
@@ -177,17 +180,17 @@ def simulate_world(
     # Visits (streamed day by day) and purchases.
     visits = ContractTableWriter(out, VISITS, file_format)
     bought: dict[str, list[np.ndarray]] = {"user": [], "sale": [], "time": [], "amount": []}
-    report_every = max(days // 10, 1)
-    for events in simulate_days(rng_events, population, sales, season, activity, first_epoch_day, days):
-        visits.write({
-            "user_id": events.visit_user, "sale_id": events.visit_sale, "visited_at": events.visit_time
-        })
-        bought["user"].append(events.purchase_user)
-        bought["sale"].append(events.purchase_sale)
-        bought["time"].append(events.purchase_time)
-        bought["amount"].append(events.purchase_amount)
-        if (events.day + 1) % report_every == 0 or events.day + 1 == days:
-            say(f"events: day {events.day + 1}/{days}, {visits.rows:,} visits")
+    say(f"events: {days} days")
+    with progress_bar("simulate: events", total=days, unit="days") as bar:
+        for events in simulate_days(rng_events, population, sales, season, activity, first_epoch_day, days):
+            visits.write({
+                "user_id": events.visit_user, "sale_id": events.visit_sale, "visited_at": events.visit_time
+            })
+            bought["user"].append(events.purchase_user)
+            bought["sale"].append(events.purchase_sale)
+            bought["time"].append(events.purchase_time)
+            bought["amount"].append(events.purchase_amount)
+            bar.advance()
     visits.close()
     counts[VISITS.name] = visits.rows
     files.append(visits.path)

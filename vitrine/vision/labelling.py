@@ -25,6 +25,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from vitrine.progress import progress
 from vitrine.vision.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
 from vitrine.vision.images import DEFAULT_MAX_PIXELS, LoadedImage, load_image
 
@@ -116,8 +117,12 @@ def label_images(
         return load_image(item[1], net.image_size, net.crop_fraction, max_pixels=max_pixels)
 
     threads = workers if workers is not None else min(4, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, threads)) as pool,
+        progress("label images", total=len(items), unit="images") as tracker,
+    ):
         for batch in _batches(items, batch_size):
+            tracker.advance(len(batch))
             loaded = list(pool.map(load, batch))
             good = [
                 (item, image) for item, image in zip(batch, loaded, strict=True) if image.pixels is not None

@@ -29,35 +29,59 @@ top_10 as (
 ),
 
 weights as (
-    select term as feature, coefficient / scale as weight, center
+    -- the served model's weight (coefficient / scale) and center per feature, pivoted to one row
+    select
+        {%- for f in features %}
+        coalesce(max(case when term = '{{ f }}' then coefficient / scale end), 0) as {{ f }}__weight,
+        coalesce(max(case when term = '{{ f }}' then center end), 0) as {{ f }}__center{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ ref('int_meta_served') }}
-    where slot = 'served' and term <> '(intercept)'
+    where slot = 'served'
 ),
 
 contributions as (
-    {% for f in features %}
+    -- each feature's contribution to the logit: weight x (value - center)
     select
-        t.scored_for, t.user_id, t.sale_id, '{{ f }}' as feature,
-        case when t.{{ f }} > w.center then 'high' else 'low' end as direction,
-        w.weight * (t.{{ f }} - w.center) as contribution
+        t.scored_for, t.user_id, t.sale_id
+        {%- for f in features %},
+        w.{{ f }}__weight * (t.{{ f }} - w.{{ f }}__center) as {{ f }}__contribution,
+        t.{{ f }} > w.{{ f }}__center as {{ f }}__is_high
+        {%- endfor %}
     from top_10 as t
-    inner join weights as w
-        on w.feature = '{{ f }}'
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    cross join weights as w
 ),
 
 largest as (
-    select scored_for, user_id, sale_id, feature, direction, contribution
-    from (
-        select
-            c.*,
-            row_number() over (
-                partition by c.scored_for, c.user_id, c.sale_id order by c.contribution desc, c.feature
-            ) as position
-        from contributions as c
-    ) as ordered
-    where position = 1
+    -- the largest contribution, ties to the first feature by name; one pass, no sort
+    select
+        c.scored_for, c.user_id, c.sale_id,
+        {% if features | length > 1 -%}
+        greatest({% for f in features %}c.{{ f }}__contribution{{ ', ' if not loop.last }}{% endfor %})
+        {%- else -%}
+        c.{{ features[0] }}__contribution
+        {%- endif %} as contribution
+        {%- for f in features %},
+        c.{{ f }}__contribution,
+        c.{{ f }}__is_high
+        {%- endfor %}
+    from contributions as c
+),
+
+explained as (
+    select
+        l.scored_for, l.user_id, l.sale_id, l.contribution,
+        case
+            {%- for f in features | sort %}
+            when l.{{ f }}__contribution = l.contribution then '{{ f }}'
+            {%- endfor %}
+        end as feature,
+        case
+            {%- for f in features | sort %}
+            when l.{{ f }}__contribution = l.contribution
+                then case when l.{{ f }}__is_high then 'high' else 'low' end
+            {%- endfor %}
+        end as direction
+    from largest as l
 ),
 
 main_theme as (
@@ -98,7 +122,7 @@ select
     end as explanation,
     case when l.contribution > 0 and p.phrase is not null then l.feature else '(none)' end as explained_by
 from top_10 as t
-inner join largest as l
+inner join explained as l
     on l.scored_for = t.scored_for and l.user_id = t.user_id and l.sale_id = t.sale_id
 left join {{ ref('explanation_phrases') }} as p
     on p.feature = l.feature and p.direction = l.direction

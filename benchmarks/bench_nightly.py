@@ -1,0 +1,80 @@
+"""Benchmark of one night: wall time and peak memory of each step of the nightly flow on the demo-size world.
+
+    .venv/bin/python benchmarks/bench_nightly.py [--users 2000 --days 120 --sales-per-day 20 --seed 7] [--workdir DIR]
+        [--rerun]
+
+Simulates the world (its own process), then runs `vitrine nightly --landing WORLD` as its own process, as a user
+does. Each step's peak resident memory is the flow process's own during that step (sampled, see
+vitrine/nightly/memory.py; Prefect's temporary server is another process and not counted); the last line is the
+whole run (os.wait4's ru_maxrss), which includes the start of Prefect's temporary server. `--rerun` runs the same
+night a second time (nothing new to ingest or label: the incremental cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from harness import ROOT, run_cli
+
+PHOTOS = ROOT.parent / "shared" / "datasets" / "scene-photos"
+
+
+def _night(world: Path, warehouse: Path, run_date: str) -> tuple[float, float, dict]:
+    wall, rss, text = run_cli(["nightly", "--landing", str(world), "--warehouse", str(warehouse),
+                               "--date", run_date, "--json"])
+    return wall, rss, json.loads(text[text.index("{\n  \"run_id\""):])  # after any log line on stdout
+
+
+def _print(title: str, wall: float, rss: float, summary: dict) -> None:
+    print(f"\n{title}: night {summary['run_date']}, run {summary['run_id']}")
+    print(f"{'step':<22} {'wall s':>8} {'peak RSS GiB':>13}")
+    for step, seconds in summary["step_seconds"].items():
+        print(f"{step:<22} {seconds:>8.1f} {summary['step_peak_rss_mib'].get(step, 0) / 1024:>13.2f}")
+    steps = sum(summary["step_seconds"].values())
+    print(f"{'(Prefect, imports)':<22} {wall - steps:>8.1f}")
+    print(f"{'whole run':<22} {wall:>8.1f} {rss:>13.2f}")
+    counts = summary["counts"]
+    print(f"customers scored {counts['customers_scored']:,}, candidates {counts['candidates_scored']:,}, images "
+          f"{counts['images']:,}, dbt nodes {sum(summary['dbt_counts'].values()):,}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--sales-per-day", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=None, help="kept afterwards when given")
+    parser.add_argument("--rerun", action="store_true", help="run the same night again (incremental cost)")
+    args = parser.parse_args()
+
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
+    world, warehouse = workdir / "world", workdir / "wh" / "vitrine.duckdb"
+    shutil.rmtree(world, ignore_errors=True)
+    shutil.rmtree(warehouse.parent / "serving", ignore_errors=True)
+    warehouse.unlink(missing_ok=True)
+    photos = ["--photos", str(PHOTOS)] if PHOTOS.is_dir() else []
+    os.environ.setdefault("VITRINE_PROGRESS", "log")
+
+    wall, rss, text = run_cli(["simulate", "--out", str(world), "--users", str(args.users), "--days", str(args.days),
+                               "--sales-per-day", str(args.sales_per_day), "--seed", str(args.seed), "--json",
+                               *photos])
+    simulated = json.loads(text)
+    print(f"simulate: {wall:.1f}s, peak RSS {rss:.2f} GiB, {simulated['counts']['visits']:,} visits, "
+          f"{simulated['n_images']:,} images ({simulated['photo_mode']}); load average {os.getloadavg()[0]:.1f}")
+
+    wall, rss, summary = _night(world, warehouse, simulated["first_scoring_date"])
+    _print("first night", wall, rss, summary)
+    if args.rerun:
+        wall, rss, summary = _night(world, warehouse, simulated["first_scoring_date"])
+        _print("same night again", wall, rss, summary)
+    print(f"\nload average after: {os.getloadavg()[0]:.1f} (2 cores shared: compare runs with care)")
+
+
+if __name__ == "__main__":
+    main()
