@@ -51,11 +51,17 @@ def test_every_model_is_documented_in_a_yaml_file_of_its_folder() -> None:
     entries = _model_entries()
     files = _model_files()
     assert files, "no models found"
+    folders: dict[str, set[Path]] = {}
+    for path in files:
+        folders.setdefault(path.stem, set()).add(path.parent)
+    # int_candidate_features has one file per scoring engine (sql, matrix), one enabled at a time: dbt takes one
+    # YAML entry for the name, kept in the folder of one of them
+    assert {name for name, found in folders.items() if len(found) > 1} <= {"int_candidate_features"}
     for path in files:
         name = path.stem
         assert name in entries, f"{path} has no YAML entry"
         yml_path, model = entries[name]
-        assert yml_path.parent == path.parent, f"{name} is documented in {yml_path}, not in its folder"
+        assert yml_path.parent in folders[name], f"{name} is documented in {yml_path}, not in its folder"
         assert model.get("description"), f"{name} has no description"
         for column in model.get("columns", []):
             assert column.get("description"), f"{name}.{column['name']} has no description"

@@ -5,7 +5,8 @@
     destination  country and city
     price        the price band (seed price_bands)
     image        the themes of the sale's photos (int_sale_themes: NMF on the CNN's labels), in %
-  Adding a family is adding rows to `families` below, not columns.
+  Adding a family is adding rows to `families` below, not columns. Each (family, feature) also gets an integer
+  feature_id, the key the customer profiles and the scoring use.
 -#}
 with sales as (
     select
@@ -103,5 +104,8 @@ select
     sale_id,
     family,
     feature,
+    -- the feature as an integer (dictionary encoding, ordered like (family, feature)): customer profiles and the
+    -- scoring join and group on it instead of the string
+    dense_rank() over (order by family, feature) as feature_id,
     weight / sqrt(sum(weight * weight) over (partition by sale_id, family)) as value
 from families

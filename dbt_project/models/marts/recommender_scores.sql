@@ -1,8 +1,11 @@
 {#-
   Tonight's scores (public): one row per active customer and candidate sale open on run_date, one column per
-  recommender and signal. Candidates, not the full cross product: see int_candidates and candidate_coverage.
-  Never a sale the customer already bought.
+  recommender and signal. Candidates, not the full cross product: see int_candidate_features and
+  candidate_coverage. Never a sale the customer already bought.
+  A view: tonight's rows of int_candidate_features are ~128 M at a million customers, and a second copy of them
+  cost as much as computing them (the nightly publication copies this view's rows to Parquet for BI tools).
 -#}
+{{ config(materialized='view') }}
 select
     f.scored_for,
     f.user_id,

@@ -6,6 +6,7 @@
   flagged with is_candidate as tonight's rule would have flagged it, which measures the candidates' recall.
   A sale the customer already bought before the day is never a pair.
 -#}
+{{ config(enabled=var('scoring_engine') == 'sql') }}
 with users as (
     select * from {{ ref('int_scoring_users') }}
 ),

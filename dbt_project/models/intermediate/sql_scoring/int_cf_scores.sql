@@ -3,6 +3,7 @@
     cf_score(u, j) = sum over the sales i that u visited in the lookback of sim(i, j).
   Only pairs with a non-zero score are rows (a sparse join, not a cross product).
 -#}
+{{ config(enabled=var('scoring_engine') == 'sql') }}
 select
     u.scored_for,
     u.user_id,

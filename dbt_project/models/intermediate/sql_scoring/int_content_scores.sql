@@ -2,6 +2,7 @@
   Content-based score of each scored customer for each sale open on the day, one per family: the sparse dot
   product of the two L2-normalised profiles (a cosine), computed as a join on the feature. Only non-zero pairs.
 -#}
+{{ config(enabled=var('scoring_engine') == 'sql') }}
 select
     u.scored_for,
     u.user_id,

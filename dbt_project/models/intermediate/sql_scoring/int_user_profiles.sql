@@ -1,37 +1,14 @@
 {#-
   Content profile of each scored customer as of each scoring day, in the same long form as int_sale_profiles:
-  the profiles of the sales they visited and bought in [scored_for - profile_lookback_days, scored_for), each event
-  weighted (a purchase counts purchase_weight visits) and decayed exponentially with a half-life of
-  profile_half_life_days, summed per sale, then per feature (text: only the sales whose summed weight is at least
-  profile_min_weight, i.e. not a single visit older than about 3 half-lives: most of the rows, little of the
-  weight), the text family cut to its text_terms_per_user strongest words, then L2-normalised within each
-  (customer, family).
+  the sales' profiles weighted by the customer's decayed weight of each sale (int_user_sale_weights), summed per
+  feature (text: only the sales whose weight is at least profile_min_weight, i.e. not a single visit older than
+  about 3 half-lives: most of the rows, little of the weight), the text family cut to its text_terms_per_user
+  strongest words, then L2-normalised within each (customer, family).
+  The SQL scoring engine (scoring_engine: sql); the matrix engine computes the same profiles as sparse products.
 -#}
-with events as (
-    select user_id, sale_id, visited_on as event_on, cast(visits as double) as weight
-    from {{ ref('int_daily_visits') }}
-
-    union all
-
-    select user_id, sale_id, purchased_on as event_on, cast({{ var('purchase_weight') }} as double) as weight
-    from {{ ref('stg_purchases') }}
-),
-
-user_sales as (
-    select
-        u.scored_for,
-        u.user_id,
-        e.sale_id,
-        sum(
-            e.weight * exp(-ln(2.0) * {{ dbt.datediff('e.event_on', 'u.scored_for', 'day') }}
-                / {{ var('profile_half_life_days') }})
-        ) as weight
-    from {{ ref('int_scoring_users') }} as u
-    inner join events as e
-        on e.user_id = u.user_id
-        and e.event_on < u.scored_for
-        and e.event_on >= {{ add_days('u.scored_for', -var('profile_lookback_days')) }}
-    group by u.scored_for, u.user_id, e.sale_id
+{{ config(enabled=var('scoring_engine') == 'sql') }}
+with user_sales as (
+    select * from {{ ref('int_user_sale_weights') }}
 ),
 
 -- the text family: summed per word, cut to the customer's text_terms_per_user strongest words
@@ -50,7 +27,7 @@ text_summed as (
     group by us.scored_for, us.user_id, p.feature
 ),
 
--- the text words kept, and the small families (destination, price) summed per feature, all kept
+-- the text words kept, and the small families (destination, price, image) summed per feature, all kept
 kept as (
     select scored_for, user_id, 'text' as family, feature, weight
     from {{ top_n('text_summed', ['scored_for', 'user_id'], 'feature', 'weight', var('text_terms_per_user'),

@@ -4,6 +4,7 @@
   Scores are rounded to 10 decimals: parallel sums add in a varying order, and the last bits of a double would
   otherwise differ from one run to the next (a rerun for the same date must give the same result).
 -#}
+{{ config(enabled=var('scoring_engine') == 'sql') }}
 with content as (
     -- only the scored pairs' rows of the (long, nearly dense) content scores, pivoted to one column per family
     select

@@ -1,0 +1,45 @@
+"""Every recommender score and signal of each scored (day, customer, sale) pair: the one table the marts read.
+
+Tonight the candidates of every active customer; on history days every open sale, flagged with is_candidate.
+The CF and content-based scores are matrix products, block by block of customers (vitrine.recommenders.scoring);
+the table is written from STREAMS streams of record batches that DuckDB reads in parallel (one thread each: while
+one thread compresses a block into the table, the other computes the next), never held whole.
+"""
+
+STREAMS = 2
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from vitrine.recommenders.scoring import INPUT_COLUMNS, ScoringConfig, ScoringInputs, feature_readers
+
+    config = ScoringConfig.parse(
+        candidates_per_recommender=dbt.config.get("candidates_per_recommender"),
+        candidates_popular=dbt.config.get("candidates_popular"),
+        text_terms_per_user=dbt.config.get("text_terms_per_user"),
+        profile_min_weight=dbt.config.get("profile_min_weight"),
+    )
+    refs = {
+        "days": dbt.ref("int_scoring_days"),
+        "users": dbt.ref("int_scoring_users"),
+        "open_sales": dbt.ref("int_open_sales"),
+        "popularity": dbt.ref("int_sale_popularity"),
+        "purchases": dbt.ref("stg_purchases"),
+        "window": dbt.ref("int_user_window_sales"),
+        "similarity": dbt.ref("int_cf_similarity"),
+        "weights": dbt.ref("int_user_sale_weights"),
+        "sale_profiles": dbt.ref("int_sale_profiles"),
+        "price_reference": dbt.ref("int_user_price_reference"),
+    }
+    # visit counts are sums (HUGEINT in DuckDB): read as BIGINT
+    counts = {"visits", "recent_visits"}
+    columns = {
+        name: rel.project(", ".join(f"cast({c} as bigint) as {c}" if c in counts else c for c in INPUT_COLUMNS[name]))
+        .fetchnumpy()
+        for name, rel in refs.items()
+    }
+    readers = feature_readers(ScoringInputs.from_columns(columns), config, parts=STREAMS)
+    names = [f"int_candidate_features__stream_{part}" for part in range(len(readers))]
+    for name, reader in zip(names, readers, strict=True):
+        session.register(name, reader)
+    return session.sql(" union all ".join(f"select * from {name}" for name in names))
