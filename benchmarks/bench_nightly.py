@@ -1,13 +1,15 @@
 """Benchmark of one night: wall time and peak memory of each step of the nightly flow on the demo-size world.
 
     .venv/bin/python benchmarks/bench_nightly.py [--users 2000 --days 120 --sales-per-day 20 --seed 7] [--workdir DIR]
-        [--rerun]
+        [--rerun] [--world DIR]
 
 Simulates the world (its own process), then runs `vitrine nightly --landing WORLD` as its own process, as a user
 does. Each step's peak resident memory is the flow process's own during that step (sampled, see
 vitrine/nightly/memory.py; Prefect's temporary server is another process and not counted); the last line is the
 whole run (os.wait4's ru_maxrss), which includes the start of Prefect's temporary server. `--rerun` runs the same
-night a second time (nothing new to ingest or label: the incremental cost).
+night a second time (nothing new to ingest or label: the incremental cost). `--world DIR` skips the simulation and
+runs the night on a world simulated before (e.g. the 1 M-customer world of bench_foundation / bench_recommenders:
+`vitrine simulate --users 1000000 --days 90 --sales-per-day 55 --seed 7`), its first scoring date from world.json.
 """
 
 from __future__ import annotations
@@ -51,22 +53,30 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None, help="kept afterwards when given")
     parser.add_argument("--rerun", action="store_true", help="run the same night again (incremental cost)")
+    parser.add_argument("--world", type=Path, default=None,
+                        help="a world simulated before (its folder, with world.json): no simulation")
     args = parser.parse_args()
 
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
     world, warehouse = workdir / "world", workdir / "wh" / "vitrine.duckdb"
-    shutil.rmtree(world, ignore_errors=True)
     shutil.rmtree(warehouse.parent / "serving", ignore_errors=True)
     warehouse.unlink(missing_ok=True)
-    photos = ["--photos", str(PHOTOS)] if PHOTOS.is_dir() else []
     os.environ.setdefault("VITRINE_PROGRESS", "log")
 
-    wall, rss, text = run_cli(["simulate", "--out", str(world), "--users", str(args.users), "--days", str(args.days),
-                               "--sales-per-day", str(args.sales_per_day), "--seed", str(args.seed), "--json",
-                               *photos])
-    simulated = json.loads(text)
-    print(f"simulate: {wall:.1f}s, peak RSS {rss:.2f} GiB, {simulated['counts']['visits']:,} visits, "
-          f"{simulated['n_images']:,} images ({simulated['photo_mode']}); load average {os.getloadavg()[0]:.1f}")
+    if args.world:
+        world = args.world.resolve()
+        simulated = json.loads((world / "world.json").read_text())
+        print(f"world {world}: {simulated['counts']['users']:,} customers, {simulated['counts']['visits']:,} visits, "
+              f"{simulated['n_images']:,} images ({simulated['photo_mode']}); load average {os.getloadavg()[0]:.1f}")
+    else:
+        shutil.rmtree(world, ignore_errors=True)
+        photos = ["--photos", str(PHOTOS)] if PHOTOS.is_dir() else []
+        wall, rss, text = run_cli(["simulate", "--out", str(world), "--users", str(args.users), "--days",
+                                   str(args.days), "--sales-per-day", str(args.sales_per_day), "--seed",
+                                   str(args.seed), "--json", *photos])
+        simulated = json.loads(text)
+        print(f"simulate: {wall:.1f}s, peak RSS {rss:.2f} GiB, {simulated['counts']['visits']:,} visits, "
+              f"{simulated['n_images']:,} images ({simulated['photo_mode']}); load average {os.getloadavg()[0]:.1f}")
 
     wall, rss, summary = _night(world, warehouse, simulated["first_scoring_date"])
     _print("first night", wall, rss, summary)

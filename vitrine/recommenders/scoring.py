@@ -1,8 +1,9 @@
 """The scored (day, customer, sale) pairs with every recommender score and signal: int_candidate_features.
 
-The recommenders' definitions are those of the SQL the warehouse used to run as long joins (int_cf_scores,
-int_user_profiles, int_content_scores, int_candidates), computed here as matrix products for each scoring day d and
-block of scored customers:
+The `matrix` scoring engine (dbt var scoring_engine, the default). The recommenders' definitions are those of the
+`sql` engine's joins (models/intermediate/sql_scoring: int_cf_scores, int_user_profiles, int_content_scores,
+int_candidates), computed here as matrix products for each scoring day d and block of scored customers
+(tests/test_scoring_engines.py checks that both engines give the same table):
 
   collaborative filtering   cf(u, j) = sum of sim(i, j) over the sales i that u visited in the CF lookback
                             (int_user_window_sales x int_cf_similarity: W @ Sim, W binary customer x sale)
@@ -409,8 +410,6 @@ class _Day:
             pa.array(price[columns]),
             pa.array(round_like_sql(ratio), mask=np.isnan(ratio)),
         ], schema=FEATURE_SCHEMA)
-
-
 
 
 def feature_readers(inputs: ScoringInputs, config: ScoringConfig, parts: int = 1) -> list[pa.RecordBatchReader]:
