@@ -5,9 +5,11 @@ only on transient failures (steps.is_transient: a warehouse locked by another pr
 Every dbt node is its own task run (dbt_nodes). The run ends with a markdown and a table artifact of the night's key
 counts and metrics; a failed run says at which step and why, and leaves the previous night served.
 Import this module after settings.configure_prefect (vitrine.nightly.run does).
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Prefect validates a served run's parameters with a pydantic model
+built from the flow's signature, and with string annotations that model arrives "not fully defined" in the served
+process (`date` unresolved: every deployment run failed; tests/test_nightly_serve.py).
+"""
 
 import logging
 import time
