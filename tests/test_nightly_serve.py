@@ -72,13 +72,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     warehouse = work / "wh" / "vitrine.duckdb"
     warehouse.parent.mkdir()
     shutil.copyfile(first.warehouse, warehouse)
-    api = f"http://127.0.0.1:{_free_port()}/api"
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home"), "PREFECT_API_URL": api,
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "VITRINE_PROGRESS": "log"}
     logs = [work / "server.log", work / "serve.log"]
-    port = api.split(":")[2].split("/")[0]
     server = _start([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-                     "--port", port], env, logs[0])
+                     "--port", str(port)], env, logs[0])
     serve = None
     try:
         def healthy() -> bool:

@@ -44,18 +44,15 @@ def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure:
     """Run `dbt <args>` on the Vitrine project, against `warehouse` (default: config.warehouse_path()).
 
     The profile reads the file path from VITRINE_WAREHOUSE, so it is set (absolute) for the duration of the call.
-    A build or test that selects nodes (--select) runs only the tests whose every parent it selected
-    (--indirect-selection cautious), so that a partial build does not fail on relationships to models it skipped.
+    A build or test that selects nodes gets cautious indirect selection (with_cautious_selection).
     """
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
     disable_telemetry()
     path = warehouse_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
-    command = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
-    selects = {"--select", "-s"} & set(args)
-    if args and args[0] in {"build", "test"} and selects and "--indirect-selection" not in args:
-        command += ["--indirect-selection", "cautious"]
+    command = [*with_cautious_selection(args), "--project-dir", str(DBT_PROJECT_DIR),
+               "--profiles-dir", str(PROFILES_DIR)]
     with dbt_on_warehouse(path):
         result = dbtRunner().invoke(command)
 
@@ -65,6 +62,14 @@ def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure:
         cause = f": {result.exception}" if result.exception else ""
         raise DbtError(f"`{' '.join(run.command)}` failed{cause}{': ' + detail if detail else ''}")
     return run
+
+
+def with_cautious_selection(args: list[str]) -> list[str]:
+    """`args`, plus --indirect-selection cautious for a build or test that selects nodes: only the tests whose every
+    parent is selected run, so that a partial build does not fail on relationships to models it skipped."""
+    if args and args[0] in {"build", "test"} and {"--select", "-s"} & set(args) and "--indirect-selection" not in args:
+        return [*args, "--indirect-selection", "cautious"]
+    return list(args)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR
-from vitrine.dbt_runner import DbtError, DbtRun, _node_results, dbt_on_warehouse
+from vitrine.dbt_runner import DbtError, DbtRun, _node_results, dbt_on_warehouse, with_cautious_selection
 from vitrine.progress import Tracker, progress
 
 logger = logging.getLogger("vitrine.nightly")
@@ -28,11 +28,7 @@ def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
     """
     from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
 
-    command = list(args)
-    if command and command[0] in {"build", "test"} and {"--select", "-s"} & set(command) and (
-        "--indirect-selection" not in command
-    ):
-        command += ["--indirect-selection", "cautious"]
+    command = with_cautious_selection(args)
     settings = PrefectDbtSettings(project_dir=DBT_PROJECT_DIR, profiles_dir=PROFILES_DIR)
     runner = PrefectDbtRunner(settings=settings, raise_on_failure=False)
     state: dict[str, Any] = {}
