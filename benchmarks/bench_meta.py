@@ -31,7 +31,8 @@ from harness import ROOT, run_cli, run_python
 NIGHT = date(2026, 6, 1)
 FEATURES = ("cf_score", "log_cf_score", "cb_text_score", "cb_destination_score", "cb_price_score", "cb_image_score",
             "log_popularity", "log_user_sale_visits", "days_since_open", "days_left", "log_price_ratio",
-            "abs_log_price_ratio")
+            "abs_log_price_ratio", "log_cf_rank", "log_cb_text_rank", "log_cb_destination_rank", "log_cb_price_rank",
+            "log_cb_image_rank", "log_popularity_rank")  # the var meta_features of dbt_project.yml
 
 
 def step_nmf(images: int, tags: int) -> dict:

@@ -21,6 +21,7 @@ from vitrine.recommenders.scoring import (
     feature_reader,
     round_like_sql,
     top_n_mask,
+    top_n_positions,
 )
 
 NIGHT = dt.date(2026, 1, 10)
@@ -93,6 +94,27 @@ def test_top_n_keeps_the_largest_positive_entries_ties_by_the_smaller_column() -
         [False, False, True, False, False],  # only one positive entry
     ]
     assert top_n_mask(scores, 10).tolist() == (scores > 0).tolist()
+
+
+def test_top_n_positions_order_the_kept_entries_and_give_n_plus_one_elsewhere() -> None:
+    scores = np.array([[0.5, 1.0, 0.5, 0.0, 0.5], [0.0, 0.0, 0.25, 0.0, 0.0]])
+    assert top_n_positions(scores, 3).tolist() == [[2, 1, 3, 4, 4], [4, 4, 1, 4, 4]]
+    assert top_n_positions(scores, 10).tolist() == [[2, 1, 3, 11, 4], [11, 11, 1, 11, 11]]
+    assert top_n_positions(np.zeros((0, 4)), 3).shape == (0, 4)
+
+
+def test_top_n_positions_agree_with_sorting_each_row() -> None:
+    """Against the definition (row_number by score desc, column asc among positive entries), on rows full of ties."""
+    rng = np.random.default_rng(7)
+    scores = rng.integers(0, 6, size=(300, 40)) / 4.0
+    for n in (1, 5, 39, 40, 50):
+        positions = top_n_positions(scores, n)
+        for row, got in zip(scores, positions, strict=True):
+            order = sorted((c for c in range(len(row)) if row[c] > 0), key=lambda c: (-row[c], c))[:n]
+            expected = np.full(len(row), n + 1)
+            expected[order] = np.arange(1, len(order) + 1)
+            assert got.tolist() == expected.tolist()
+        assert ((positions <= n) == top_n_mask(scores, n)).all()
 
 
 def test_cf_score_sums_the_similarities_of_the_visited_sales() -> None:

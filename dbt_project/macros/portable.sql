@@ -86,17 +86,18 @@
 {#-
   Subquery for a FROM clause: the `n` rows of each group of `relation` (grouped by the columns `partition_by`) with
   the highest `score`, ties broken by the smallest `key`, as (partition_by..., key, carry...): a row_number()
-  window. An engine can override it. Tried on DuckDB: a bounded min_by(struct, row(-score, key), n) aggregate is
+  window. With `rank_as`, the row's place in its group (1 = the highest) is a column of that name. An engine can
+  override it. Tried on DuckDB: a bounded min_by(struct, row(-score, key), n) aggregate is
   about 2x faster on 20 M numeric rows, but on the 1 M-customer text profiles (66 M rows, 838 k groups, string
   keys) it spilled without bound, where the window took 145 s in 8 GB: not used.
 -#}
-{% macro top_n(relation, partition_by, key, score, n, carry=[]) %}
-    {{ return(adapter.dispatch('top_n', 'vitrine')(relation, partition_by, key, score, n, carry)) }}
+{% macro top_n(relation, partition_by, key, score, n, carry=[], rank_as=none) %}
+    {{ return(adapter.dispatch('top_n', 'vitrine')(relation, partition_by, key, score, n, carry, rank_as)) }}
 {% endmacro %}
 
-{% macro default__top_n(relation, partition_by, key, score, n, carry) -%}
+{% macro default__top_n(relation, partition_by, key, score, n, carry, rank_as) -%}
     (
-        select {{ (partition_by + [key] + carry) | join(', ') }}
+        select {{ (partition_by + [key] + carry) | join(', ') }}{{ ', top_n_rank as ' ~ rank_as if rank_as }}
         from (
             select
                 {{ (partition_by + [key] + carry) | join(', ') }},

@@ -14,8 +14,12 @@ int_candidates), computed here as matrix products for each scoring day d and blo
                             in alphabetical order); then L2-normalised per (customer, family)
   content-based scores      cb_f(u, j) = profile(u, f) . value(j, f) for every sale j open on d (a cosine)
   candidates                per customer, the union of each recommender's candidates_per_recommender best sales
-                            (score > 0; ties: the smaller sale_id) and the candidates_popular most popular open
-                            sales; then the sales the customer bought before d are removed (after the top-N)
+                            (by the score rounded to 10 decimals, > 0; ties: the smaller sale_id) and the
+                            candidates_popular most popular open sales; then the sales the customer bought before d
+                            are removed (after the top-N)
+  recommender ranks         each recommender's place for the sale in that top-N (1 = its best), and
+                            candidates_per_recommender + 1 outside it: what the meta model reads as "CF's first
+                            choice for this customer" whatever the scale of the customer's scores
 
 Tonight only the candidate pairs are rows (is_candidate true); on history days every open sale is a row for every
 scored customer, flagged with is_candidate as tonight's rule would have flagged it. A score is 0 where the
@@ -51,6 +55,11 @@ FEATURE_SCHEMA = pa.schema([
     ("cb_destination_score", pa.float64()),
     ("cb_price_score", pa.float64()),
     ("cb_image_score", pa.float64()),
+    ("cf_rank", pa.int64()),
+    ("cb_text_rank", pa.int64()),
+    ("cb_destination_rank", pa.int64()),
+    ("cb_price_rank", pa.int64()),
+    ("cb_image_rank", pa.int64()),
     ("popularity_visits", pa.int64()),
     ("popularity_rank", pa.int64()),
     ("user_sale_visits", pa.int64()),
@@ -164,6 +173,43 @@ def top_n_mask(scores: np.ndarray, n: int) -> np.ndarray:
         room = n - above.sum(axis=1)
         keep[over] = above | (tied & (np.cumsum(tied, axis=1, dtype=np.int32) <= room[:, None]))
     return keep
+
+
+def top_n_positions(scores: np.ndarray, n: int) -> np.ndarray:
+    """Per row, each entry's place (1 = the largest) among the n largest entries once rounded to DECIMALS, among
+    those still positive (ties: the smaller column), and n + 1 for every other entry.
+
+    The SQL equivalent: row_number() over (partition by row order by round(score, 10) desc, column) among
+    round(score, 10) > 0, or n + 1 where that is above n. Ranking the rounded scores makes the order the same
+    whichever order a sum was added in (the two scoring engines add in different orders).
+    """
+    rows, columns = scores.shape
+    positions = np.full(scores.shape, n + 1, dtype=np.int32)
+    width = min(n, columns)
+    if rows == 0 or width == 0:
+        return positions
+    # Rounding is monotone, so the rounded top n lies among the entries within half a unit of the 10th decimal of
+    # the raw n-th largest: round only those (about n per row, more where scores tie) instead of the whole matrix.
+    kth = np.partition(scores, columns - width, axis=1)[:, columns - width]
+    row, column = np.nonzero(scores >= (kth - 10.0 ** -DECIMALS)[:, None])
+    rounded = round_like_sql(scores[row, column])
+    positive = rounded > 0
+    row, column, rounded = row[positive], column[positive], rounded[positive]
+    # np.nonzero lists each row's entries by column; a stable sort by (row, score descending) keeps that order.
+    # One int64 key (row, then the rounded score as an integer of its 10th decimals, descending) sorts ~8x faster
+    # than np.lexsort; lexsort is kept for scores too large for the key.
+    units = np.rint(rounded * 10.0 ** DECIMALS).astype(np.int64)
+    span = int(units.max()) + 1 if len(units) else 1
+    if span < np.iinfo(np.int64).max // max(rows, 1):
+        order = np.argsort(row.astype(np.int64) * span + (span - 1 - units), kind="stable")
+    else:
+        order = np.lexsort((-rounded, row))
+    row, column = row[order], column[order]
+    first = np.searchsorted(row, np.arange(rows))
+    place = np.arange(len(row)) - first[row] + 1
+    top = place <= n
+    positions[row[top], column[top]] = place[top]
+    return positions
 
 
 def round_like_sql(values: np.ndarray, decimals: int = DECIMALS) -> np.ndarray:
@@ -369,8 +415,10 @@ class _Day:
         visited, own_visits, similarity = self.visited, self.own_visits, self.similarity
         weighted, heavy, open_profiles = self.weighted, self.heavy, self.open_profiles
         popular_columns, bought, median_price = self.popular_columns, self.bought, self.median_price
+        n = config.candidates_per_recommender
         cf = (visited[start:stop] @ similarity).toarray()
-        keep = top_n_mask(cf, config.candidates_per_recommender)
+        ranks = {"cf": top_n_positions(cf, n)}
+        keep = ranks["cf"] <= n
         content = {}
         for family in FAMILIES:
             source = heavy if family == TEXT else weighted
@@ -384,7 +432,8 @@ class _Day:
             else:
                 score = profile @ open_profiles[family]
             content[family] = np.asarray(score)
-            keep |= top_n_mask(content[family], config.candidates_per_recommender)
+            ranks[family] = top_n_positions(content[family], n)
+            keep |= ranks[family] <= n
         keep[:, popular_columns] = True
         pairs = ~bought[start:stop].toarray() & ranked[None, :]
         if self.nightly:
@@ -402,6 +451,7 @@ class _Day:
             pa.array(keep.ravel()[flat]),
             pa.array(round_like_sql(cf.ravel()[flat])),
             *(pa.array(round_like_sql(content[f].ravel()[flat])) for f in FAMILIES),
+            *(pa.array(ranks[r].ravel()[flat].astype(np.int64)) for r in ("cf", *FAMILIES)),
             pa.array(recent_visits[columns]),
             pa.array(popularity_rank[columns]),
             pa.array(np.asarray(own_visits[start:stop].toarray()).ravel()[flat].astype(np.int64)),

@@ -5,6 +5,9 @@
   History days: every open sale for each scored customer (rankings are evaluated over all open sales), each pair
   flagged with is_candidate as tonight's rule would have flagged it, which measures the candidates' recall.
   A sale the customer already bought before the day is never a pair.
+  Each pair carries each recommender's rank: its place in that recommender's top candidates_per_recommender for the
+  customer (1 = the best; the sales already bought count, as the top is cut before removing them), and
+  candidates_per_recommender + 1 outside that top. Exact on history days and tonight alike: the top is the same.
 -#}
 {{ config(enabled=var('scoring_engine') == 'sql') }}
 with users as (
@@ -26,16 +29,37 @@ sparse_scores as (
 ),
 
 scored as (
-    select scored_for, user_id, sale_id, recommender, score
+    -- ranked by the score rounded to 10 decimals, as int_candidate_features serves it: sums added in another order
+    -- (the matrix engine's) give the same order
+    select scored_for, user_id, sale_id, recommender, round(score, 10) as score
     from sparse_scores
-    where score > 0
+    where round(score, 10) > 0
+),
+
+top_ranked as (
+    -- each recommender's top candidates_per_recommender (ties by sale_id), with its place in that list
+    select *
+    from {{ top_n('scored', ['scored_for', 'user_id', 'recommender'], 'sale_id', 'score',
+                  var('candidates_per_recommender'), rank_as='recommender_rank') }} as top
+),
+
+recommender_ranks as (
+    -- one column per recommender: the place in its top list (null outside it)
+    select
+        scored_for,
+        user_id,
+        sale_id
+        {%- for recommender, column in [('cf', 'cf_rank'), ('text', 'cb_text_rank'),
+            ('destination', 'cb_destination_rank'), ('price', 'cb_price_rank'), ('image', 'cb_image_rank')] %},
+        min(case when recommender = '{{ recommender }}' then recommender_rank end) as {{ column }}
+        {%- endfor %}
+    from top_ranked
+    group by scored_for, user_id, sale_id
 ),
 
 candidates as (
-    -- each recommender's top candidates_per_recommender (ties by sale_id)
     select scored_for, user_id, sale_id
-    from {{ top_n('scored', ['scored_for', 'user_id', 'recommender'], 'sale_id', 'score',
-                  var('candidates_per_recommender')) }} as top
+    from top_ranked
 
     union
 
@@ -78,8 +102,17 @@ pairs as (
     where not d.is_nightly
 )
 
-select p.scored_for, p.user_id, p.sale_id, p.is_candidate
+select
+    p.scored_for,
+    p.user_id,
+    p.sale_id,
+    p.is_candidate
+    {%- for column in ['cf_rank', 'cb_text_rank', 'cb_destination_rank', 'cb_price_rank', 'cb_image_rank'] %},
+    coalesce(r.{{ column }}, {{ var('candidates_per_recommender') + 1 }}) as {{ column }}
+    {%- endfor %}
 from pairs as p
+left join recommender_ranks as r
+    on r.scored_for = p.scored_for and r.user_id = p.user_id and r.sale_id = p.sale_id
 left join bought_before as b
     on b.scored_for = p.scored_for and b.user_id = p.user_id and b.sale_id = p.sale_id
 where b.sale_id is null
