@@ -6,7 +6,7 @@
 Steps (each its own process; peak memory = that process's max RSS):
   nmf      tag_matrix + fit_themes (k = 30) + image_theme_shares on generated top-5 labels of `images` images over
            ~`tags` tags (scenes of 25 tags each), as int_theme_fits / int_image_themes run them
-  train    train_meta_model on `examples` generated examples over 30 days (12 features, the default C grid of 6
+  train    train_meta_model on `examples` generated examples over 30 days (18 features, the default C grid of 6
            values fitted on the first 23 days and scored on the last 7, then the refit), as int_meta_fits runs it
   score    a real `vitrine build` of int_meta_features, int_meta_served, int_meta_scores and home_page_rankings
            (with their dbt tests) over a generated int_candidate_features of `users` customers x `candidates` sales
@@ -33,6 +33,7 @@ FEATURES = ("cf_score", "log_cf_score", "cb_text_score", "cb_destination_score",
             "log_popularity", "log_user_sale_visits", "days_since_open", "days_left", "log_price_ratio",
             "abs_log_price_ratio", "log_cf_rank", "log_cb_text_rank", "log_cb_destination_rank", "log_cb_price_rank",
             "log_cb_image_rank", "log_popularity_rank")  # the var meta_features of dbt_project.yml
+IMAGE_FEATURES = ("cb_image_score", "log_cb_image_rank")  # its meta_image_features
 
 
 def step_nmf(images: int, tags: int) -> dict:
@@ -110,6 +111,11 @@ def setup_score(warehouse: Path, users: int, candidates: int) -> dict:
                 (hash(user_id, sale_id, 3) % 1000) / 1000.0 as cb_destination_score,
                 (hash(user_id, sale_id, 4) % 1000) / 1000.0 as cb_price_score,
                 (hash(user_id, sale_id, 5) % 1000) / 1000.0 as cb_image_score,
+                cast(hash(user_id, sale_id, 13) % 51 as bigint) + 1 as cf_rank,
+                cast(hash(user_id, sale_id, 14) % 51 as bigint) + 1 as cb_text_rank,
+                cast(hash(user_id, sale_id, 15) % 51 as bigint) + 1 as cb_destination_rank,
+                cast(hash(user_id, sale_id, 16) % 51 as bigint) + 1 as cb_price_rank,
+                cast(hash(user_id, sale_id, 17) % 51 as bigint) + 1 as cb_image_rank,
                 cast(hash(sale_id, 6) % 500 as bigint) as popularity_visits,
                 cast(hash(sale_id, 7) % 300 as bigint) + 1 as popularity_rank,
                 cast(hash(user_id, sale_id, 8) % 4 as bigint) as user_sale_visits,
@@ -132,7 +138,7 @@ def setup_score(warehouse: Path, users: int, candidates: int) -> dict:
         """)
         for variant in ("full", "no_image"):
             for order, (term, center, scale, coefficient) in enumerate(terms):
-                if variant == "no_image" and term == "cb_image_score":
+                if variant == "no_image" and term in IMAGE_FEATURES:
                     continue
                 con.execute(
                     "insert into main.int_meta_fits values "
