@@ -42,7 +42,7 @@ def compile_sql(warehouse: Path, variables: dict[str, int], inline: str | None =
 
     selection = ["--inline", inline] if inline is not None else ["--select", "int_cf_similarity"]
     with dbt_on_warehouse(warehouse):
-        result = dbtRunner().invoke(["compile", *selection, "--vars", json.dumps(variables), "--quiet",
+        result = dbtRunner().invoke(["compile", *selection, "--vars", json.dumps(variables), "--log-level", "none",
                                      "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)])
     if not result.success:
         raise SystemExit(f"dbt compile failed: {result.exception}")
