@@ -141,3 +141,92 @@ where hash({{ columns | join(', ') }}) in (select key_hash from repeated_hashes)
 group by {{ columns | join(', ') }}
 having count(*) > 1
 {%- endmacro %}
+
+
+{#-
+  The integer quotient of two non-negative integer expressions (floor division), typed BIGINT. The default divides
+  and floors, exact while the quotient is below 2^53.
+-#}
+{% macro int_div(numerator, denominator) %}
+    {{ return(adapter.dispatch('int_div', 'vitrine')(numerator, denominator)) }}
+{% endmacro %}
+
+{% macro default__int_div(numerator, denominator) -%}
+    cast(floor(({{ numerator }}) / ({{ denominator }})) as bigint)
+{%- endmacro %}
+
+{% macro duckdb__int_div(numerator, denominator) -%}
+    (({{ numerator }}) // ({{ denominator }}))
+{%- endmacro %}
+
+{% macro spark__int_div(numerator, denominator) -%}
+    (({{ numerator }}) div ({{ denominator }}))
+{%- endmacro %}
+
+
+{#-
+  An ORDER BY for the end of a CTE whose rows are read next by key, e.g. the input of a self-join on `columns`: it
+  changes no result, only speed. DuckDB keeps the order of a CTE it materialises, and a hash join whose build and
+  probe rows come grouped by key reads memory in order instead of at random (int_cf_similarity: the self-join of
+  the visit spells on user_id took 26 s on the 31-day night of 1 M customers in user_id order as stored, 7 s
+  sorted). Elsewhere nothing: an engine may ignore, or reject, an ORDER BY in a CTE.
+-#}
+{% macro order_for_locality(columns) %}
+    {{ return(adapter.dispatch('order_for_locality', 'vitrine')(columns)) }}
+{% endmacro %}
+
+{% macro default__order_for_locality(columns) -%}
+{%- endmacro %}
+
+{% macro duckdb__order_for_locality(columns) -%}
+    order by {{ columns | join(', ') }}
+{%- endmacro %}
+
+
+{#-
+  Subquery for a FROM clause, like top_n but with the rank: the `n` rows of each group of `relation` (grouped by the
+  columns `partition_by`) with the highest `score`, ties broken by the smallest `key`, as
+  (partition_by..., key, carry..., rank_as) with rank_as = 1 for the best row: a row_number() window by default.
+  `score` must be a number that is never null or NaN. DuckDB: a bounded min_by(struct, row(-score, key), n)
+  aggregate per group, its sorted list unnested with its positions (same rows and ranks; on the 14 M candidate
+  pairs of int_cf_similarity's 31-day night, 60 k groups, 2.4 s instead of 4.2 s). Not for groups holding text
+  keys by the million (see top_n).
+-#}
+{% macro ranked_top_n(relation, partition_by, key, score, n, carry=[], rank_as='rank') %}
+    {{ return(adapter.dispatch('ranked_top_n', 'vitrine')(relation, partition_by, key, score, n, carry, rank_as)) }}
+{% endmacro %}
+
+{% macro default__ranked_top_n(relation, partition_by, key, score, n, carry, rank_as) -%}
+    (
+        select *
+        from (
+            select
+                {{ (partition_by + [key] + carry) | join(', ') }},
+                row_number() over (
+                    partition by {{ partition_by | join(', ') }} order by {{ score }} desc, {{ key }}
+                ) as {{ rank_as }}
+            from {{ relation }}
+        ) as ranked
+        where {{ rank_as }} <= {{ n }}
+    )
+{%- endmacro %}
+
+{% macro duckdb__ranked_top_n(relation, partition_by, key, score, n, carry, rank_as) -%}
+    (
+        select
+            {{ partition_by | join(', ') }},
+            unnest(best, recursive := true),
+            generate_subscripts(best, 1) as {{ rank_as }}
+        from (
+            select
+                {{ partition_by | join(', ') }},
+                min_by(
+                    struct_pack({{ ([key] + carry) | join(', ') }}),
+                    struct_pack(negative_score := -({{ score }}), tie_break := {{ key }}),
+                    {{ n }}
+                ) as best
+            from {{ relation }}
+            group by {{ partition_by | join(', ') }}
+        ) as grouped
+    )
+{%- endmacro %}
