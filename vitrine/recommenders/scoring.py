@@ -188,7 +188,7 @@ def top_n_positions(scores: np.ndarray, n: int) -> np.ndarray:
     width = min(n, columns)
     if rows == 0 or width == 0:
         return positions
-    # Rounding is monotone, so the rounded top n lies among the entries within half a unit of the 10th decimal of
+    # Rounding is monotone, so the rounded top n lies among the entries within one unit of the 10th decimal of
     # the raw n-th largest: round only those (about n per row, more where scores tie) instead of the whole matrix.
     kth = np.partition(scores, columns - width, axis=1)[:, columns - width]
     row, column = np.nonzero(scores >= (kth - 10.0 ** -DECIMALS)[:, None])
