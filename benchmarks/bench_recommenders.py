@@ -15,6 +15,8 @@ hash anyway: a nightly run labels only the new photos).
 Per-model times come from dbt's run_results.json. The scipy reference computes the same item-item cosine for
 tonight (X^T X over the sales open tonight, normalised, top-K per sale) from tonight's window rows (every active
 customer's, int_user_window_sales), in memory; the SQL reads the visit spells (int_user_sale_spells).
+The SQL's time is dbt's execution time of int_cf_similarity inside the build, with another model running beside it
+on the 2 threads: benchmarks/bench_cf_similarity.py times the model alone (the measurement of the CF target).
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ having count(*) > 1
 {#-
   Subquery for a FROM clause, like top_n but with the rank: the `n` rows of each group of `relation` (grouped by the
   columns `partition_by`) with the highest `score`, ties broken by the smallest `key`, as
-  (partition_by..., key, carry..., rank_as) with rank_as = 1 for the best row: a row_number() window by default.
+  (partition_by..., key, carry..., rank_as) with rank_as = 1 for the best row: by default top_n's row_number() window.
   `score` must be a number that is never null or NaN. DuckDB: a bounded min_by(struct, row(-score, key), n)
   aggregate per group, its sorted list unnested with its positions (same rows and ranks; on the 14 M candidate
   pairs of int_cf_similarity's 31-day night, 60 k groups, 2.4 s instead of 4.2 s). Not for groups holding text
@@ -197,18 +197,7 @@ having count(*) > 1
 {% endmacro %}
 
 {% macro default__ranked_top_n(relation, partition_by, key, score, n, carry, rank_as) -%}
-    (
-        select *
-        from (
-            select
-                {{ (partition_by + [key] + carry) | join(', ') }},
-                row_number() over (
-                    partition by {{ partition_by | join(', ') }} order by {{ score }} desc, {{ key }}
-                ) as {{ rank_as }}
-            from {{ relation }}
-        ) as ranked
-        where {{ rank_as }} <= {{ n }}
-    )
+    {{ vitrine.default__top_n(relation, partition_by, key, score, n, carry, rank_as) }}
 {%- endmacro %}
 
 {% macro duckdb__ranked_top_n(relation, partition_by, key, score, n, carry, rank_as) -%}
