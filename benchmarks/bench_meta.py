@@ -8,9 +8,9 @@ Steps (each its own process; peak memory = that process's max RSS):
            ~`tags` tags (scenes of 25 tags each), as int_theme_fits / int_image_themes run them
   train    train_meta_model on `examples` generated examples over 30 days (18 features, the default C grid of 6
            values fitted on the first 23 days and scored on the last 7, then the refit), as int_meta_fits runs it
-  score    a real `vitrine build` of int_meta_features, int_meta_served, int_meta_scores and home_page_rankings
-           (with their dbt tests) over a generated int_candidate_features of `users` customers x `candidates` sales
-           (the nightly candidate set), in a DuckDB warehouse of its own
+  score    a real `vitrine build` of int_meta_features, int_meta_served, int_meta_scores, int_home_page_picks and
+           home_page_rankings (with their dbt tests) over a generated int_candidate_features of `users` customers x
+           `candidates` sales (the nightly candidate set), in a DuckDB warehouse of its own
 The generated inputs are built before the timer starts (nmf, train) or in a separate setup process (score).
 """
 
@@ -111,11 +111,11 @@ def setup_score(warehouse: Path, users: int, candidates: int) -> dict:
                 (hash(user_id, sale_id, 3) % 1000) / 1000.0 as cb_destination_score,
                 (hash(user_id, sale_id, 4) % 1000) / 1000.0 as cb_price_score,
                 (hash(user_id, sale_id, 5) % 1000) / 1000.0 as cb_image_score,
-                cast(hash(user_id, sale_id, 13) % 51 as bigint) + 1 as cf_rank,
-                cast(hash(user_id, sale_id, 14) % 51 as bigint) + 1 as cb_text_rank,
-                cast(hash(user_id, sale_id, 15) % 51 as bigint) + 1 as cb_destination_rank,
-                cast(hash(user_id, sale_id, 16) % 51 as bigint) + 1 as cb_price_rank,
-                cast(hash(user_id, sale_id, 17) % 51 as bigint) + 1 as cb_image_rank,
+                cast(hash(user_id, sale_id, 13) % 21 as bigint) + 1 as cf_rank,
+                cast(hash(user_id, sale_id, 14) % 21 as bigint) + 1 as cb_text_rank,
+                cast(hash(user_id, sale_id, 15) % 21 as bigint) + 1 as cb_destination_rank,
+                cast(hash(user_id, sale_id, 16) % 21 as bigint) + 1 as cb_price_rank,
+                cast(hash(user_id, sale_id, 17) % 21 as bigint) + 1 as cb_image_rank,
                 cast(hash(sale_id, 6) % 500 as bigint) as popularity_visits,
                 cast(hash(sale_id, 7) % 300 as bigint) + 1 as popularity_rank,
                 cast(hash(user_id, sale_id, 8) % 4 as bigint) as user_sale_visits,
@@ -227,7 +227,7 @@ def scoring(table: list, workdir: Path, setup: dict) -> None:
     run_cli(["build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select", "explanation_phrases"])
     wall, peak, _ = run_cli([
         "build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select",
-        "int_meta_features", "int_meta_served", "int_meta_scores", "home_page_rankings",
+        "int_meta_features", "int_meta_served", "int_meta_scores", "int_home_page_picks", "home_page_rankings",
         "--exclude", "test_type:unit", "--vars", json.dumps({"run_date": NIGHT.isoformat()}),
     ])
     results = json.loads((ROOT / "dbt_project" / "target" / "run_results.json").read_text())["results"]

@@ -155,6 +155,54 @@ def test_evaluation_has_the_meta_model_and_the_cold_start(scored_world: tuple[Pa
     assert set(rows["sales_segment"]) == {"all", "new_sales"}
 
 
+def test_evaluation_ranks_are_the_places_in_a_full_sort(scored_world: tuple[Path, Path]) -> None:
+    """int_evaluation_ranks compares each relevant sale with the others instead of sorting: recompute by sorting."""
+    warehouse, _ = scored_world
+    cold_start_days = 1
+    opens = _df(warehouse, f"""
+        select f.scored_for, f.user_id, f.sale_id, f.cf_score as cf, m.meta_score as meta,
+               f.days_since_open <= {cold_start_days} as is_new_sale,
+               (hash(f.sale_id, f.scored_for, 42) % 1000000007) / 1000000007.0 as tie_break,
+               coalesce(p.amount_eur, 0) as amount_eur, p.sale_id is not null as is_bought
+        from main.int_candidate_features f
+        join main.int_meta_scores m using (scored_for, user_id, sale_id)
+        join main.int_scoring_days d using (scored_for)
+        join main.int_scoring_users u using (scored_for, user_id)
+        left join (select purchased_on as scored_for, user_id, sale_id, sum(amount_eur) as amount_eur
+                   from main.stg_purchases group by all) p using (scored_for, user_id, sale_id)
+        where d.is_evaluation and u.is_buyer
+        """)
+    ranks = _df(warehouse, """
+        select * from main.int_evaluation_ranks where target = 'purchases' and recommender in ('cf', 'meta')
+        """)
+    expected = []
+    for segment in ("all", "new_sales"):
+        pool = opens if segment == "all" else opens[opens["is_new_sale"]]
+        for recommender in ("cf", "meta"):
+            ordered = pool.sort_values(["scored_for", "user_id", recommender, "tie_break", "sale_id"],
+                                       ascending=[True, True, False, True, True])
+            ordered = ordered.assign(score_rank=ordered.groupby(["scored_for", "user_id"]).cumcount() + 1)
+            for (_, _), group in ordered.groupby(["scored_for", "user_id"]):
+                negatives = group[~group["is_bought"]][recommender].to_numpy()
+                for _, sale in group[group["is_bought"]].iterrows():
+                    expected.append({
+                        "scored_for": sale["scored_for"], "user_id": sale["user_id"], "sale_id": sale["sale_id"],
+                        "recommender": recommender, "sales_segment": segment, "score_rank": sale["score_rank"],
+                        "negatives": len(negatives),
+                        "negatives_below": int((negatives < sale[recommender]).sum()),
+                        "negatives_tied": int((negatives == sale[recommender]).sum()),
+                        "amount_eur": sale["amount_eur"],
+                    })
+    expected_df = pd.DataFrame(expected)
+    assert len(expected_df) > 0 and (expected_df["sales_segment"] == "new_sales").any()
+    # the sort puts ties in hash order: the test would not see a wrong tie-break without ties
+    assert opens.duplicated(["scored_for", "user_id", "cf"]).any()
+    key = ["scored_for", "user_id", "sale_id", "recommender", "sales_segment"]
+    got = ranks[[*expected_df.columns]].sort_values(key).reset_index(drop=True)
+    want = expected_df.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
 def test_tag_attractiveness_is_visits_share_over_sales_share(scored_world: tuple[Path, Path]) -> None:
     warehouse, _ = scored_world
     marts = _df(warehouse, "select * from main.tag_attractiveness where destination_country = 'all'")

@@ -90,7 +90,7 @@ DATE_COLUMNS = {"scored_for", "purchased_on"}
 
 @dataclass(frozen=True)
 class ScoringConfig:
-    candidates_per_recommender: int = 50
+    candidates_per_recommender: int = 20
     candidates_popular: int = 20
     text_terms_per_user: int = 30
     profile_min_weight: float = 0.1

@@ -1,31 +1,16 @@
 {#-
   Public. Tonight's home page of every active customer: the top 10 open sales by the meta model's P(purchase)
-  (ties broken by the smaller sale_id), never a sale the customer already bought, with the served model's version
+  (ties broken by the smaller sale_id; int_home_page_picks), never a sale the customer already bought (the
+  candidates never hold one), with the served model's version
   and an explanation: the feature with the largest contribution (weight x deviation from the training mean) in
   the words of seeds/explanation_phrases.csv ("{theme}" becomes the sale's main theme).
 -#}
 {%- set features = var('meta_features').keys() | list %}
-with tonight as (
-    select s.scored_for, s.user_id, s.sale_id, s.meta_score, s.model_version
-    from {{ ref('int_meta_scores') }} as s
-    inner join {{ ref('int_scoring_days') }} as d
-        on d.scored_for = s.scored_for
-    where d.is_nightly and s.is_candidate
-),
-
-ranked as (
-    select
-        scored_for, user_id, sale_id, meta_score, model_version,
-        row_number() over (partition by scored_for, user_id order by meta_score desc, sale_id) as rank
-    from tonight
-),
-
-top_10 as (
+with top_10 as (
     select r.*, {% for f in features %}f.{{ f }}{{ ', ' if not loop.last }}{% endfor %}
-    from ranked as r
+    from {{ ref('int_home_page_picks') }} as r
     inner join {{ ref('int_meta_features') }} as f
         on f.scored_for = r.scored_for and f.user_id = r.user_id and f.sale_id = r.sale_id
-    where r.rank <= 10
 ),
 
 weights as (

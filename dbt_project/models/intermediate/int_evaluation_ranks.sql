@@ -1,0 +1,141 @@
+{#-
+  The place of each relevant sale in each recommender's ranking of the open sales, for the customers of the
+  evaluation days: the rows model_evaluation needs, and only those.
+    target = purchases: the day's buyers; relevant = the sales they bought (with the amount).
+    target = visits:    a seeded sample of the day's visitors; relevant = the sales they visited.
+  Recommenders: each one alone (cf, the content families, content_based = their sum, popularity) and the meta
+  models (meta, meta_no_image). Two segments of sales: `all` open sales, and `new_sales` (open for at most
+  cold_start_days days: no co-visits yet), ranked among themselves, which measures the cold start.
+
+  A recommender ranks a customer's open sales by score, ties broken by a seeded hash (a recommender that knows
+  nothing ranks at random), then by sale_id. Rather than sort every open sale of every customer nine times, each
+  relevant sale is compared with the customer's other open sales (a join on the day and customer):
+    score_rank        1 + the sales ranked before it: its row_number() in that order, exactly
+    negatives         the sales that are not relevant for the target
+    negatives_below   of those, how many score below it, and negatives_tied how many score the same (the AUC)
+  A customer has a few relevant sales and ~300 open sales: the join is a few times the day's open-sale rows, where
+  a sort per recommender and segment was 18 times them (at 1 M customers: 187 M rows, the night's longest model).
+-#}
+{%- set recommenders = [
+    ('cf', 'cf_score'),
+    ('cb_text', 'cb_text_score'),
+    ('cb_destination', 'cb_destination_score'),
+    ('cb_price', 'cb_price_score'),
+    ('cb_image', 'cb_image_score'),
+    ('content_based', 'cb_text_score + cb_destination_score + cb_price_score + cb_image_score'),
+    ('popularity', 'popularity_visits'),
+    ('meta', 'meta_score'),
+    ('meta_no_image', 'meta_no_image_score'),
+] %}
+{%- set segments = [('all', 'true'), ('new_sales', 's.is_new_sale')] %}
+with features as (
+    select
+        f.scored_for,
+        f.user_id,
+        f.sale_id,
+        f.days_since_open <= {{ var('cold_start_days') }} as is_new_sale,
+        {{ stable_uniform(['f.sale_id', 'f.scored_for'], var('sampling_seed')) }} as tie_break
+        {%- for recommender, column in recommenders %},
+        cast({{ column }} as double) as {{ recommender }}
+        {%- endfor %}
+    from (
+        select f.*, m.meta_score, m.meta_no_image_score
+        from {{ ref('int_candidate_features') }} as f
+        inner join {{ ref('int_meta_scores') }} as m
+            on m.scored_for = f.scored_for and m.user_id = f.user_id and m.sale_id = f.sale_id
+    ) as f
+    inner join {{ ref('int_scoring_days') }} as d
+        on d.scored_for = f.scored_for
+    where d.is_evaluation
+),
+
+targets as (
+    select scored_for, user_id, 'purchases' as target
+    from {{ ref('int_scoring_users') }}
+    where is_buyer
+    union all
+    select scored_for, user_id, 'visits' as target
+    from {{ ref('int_scoring_users') }}
+    where is_sampled_visitor
+),
+
+bought as (
+    select purchased_on as scored_for, user_id, sale_id, sum(amount_eur) as amount_eur
+    from {{ ref('stg_purchases') }}
+    group by purchased_on, user_id, sale_id
+),
+
+visited as (
+    select distinct visited_on as scored_for, user_id, sale_id
+    from {{ ref('int_daily_visits') }}
+),
+
+labelled as (
+    select
+        f.*,
+        t.target,
+        case when t.target = 'purchases' then b.sale_id is not null else v.sale_id is not null end as is_relevant,
+        case when t.target = 'purchases' then coalesce(b.amount_eur, 0) else 0.0 end as amount_eur
+    from features as f
+    inner join targets as t
+        on t.scored_for = f.scored_for and t.user_id = f.user_id
+    left join bought as b
+        on b.scored_for = f.scored_for and b.user_id = f.user_id and b.sale_id = f.sale_id
+    left join visited as v
+        on v.scored_for = f.scored_for and v.user_id = f.user_id and v.sale_id = f.sale_id
+),
+
+compared as (
+    -- each relevant sale p against every open sale s of the same customer, day and target (itself included: it
+    -- is neither before itself nor a negative)
+    select
+        p.scored_for,
+        p.user_id,
+        p.sale_id,
+        p.target,
+        p.is_new_sale,
+        p.amount_eur
+        {%- for segment, in_segment in segments %}
+        {%- set s_counts = 'case when ' ~ in_segment ~ ' and not s.is_relevant then 1 else 0 end' %},
+        sum({{ s_counts }}) as {{ segment }}__negatives
+        {%- for recommender, column in recommenders %},
+        1 + sum(case when {{ in_segment }} and (
+                s.{{ recommender }} > p.{{ recommender }}
+                or (s.{{ recommender }} = p.{{ recommender }} and (
+                    s.tie_break < p.tie_break or (s.tie_break = p.tie_break and s.sale_id < p.sale_id)))
+            ) then 1 else 0 end) as {{ segment }}__{{ recommender }}__rank,
+        sum(case when {{ in_segment }} and not s.is_relevant and s.{{ recommender }} < p.{{ recommender }}
+            then 1 else 0 end) as {{ segment }}__{{ recommender }}__below,
+        sum(case when {{ in_segment }} and not s.is_relevant and s.{{ recommender }} = p.{{ recommender }}
+            then 1 else 0 end) as {{ segment }}__{{ recommender }}__tied
+        {%- endfor %}
+        {%- endfor %}
+    from labelled as p
+    inner join labelled as s
+        on s.scored_for = p.scored_for and s.user_id = p.user_id and s.target = p.target
+    where p.is_relevant
+    group by p.scored_for, p.user_id, p.sale_id, p.target, p.is_new_sale, p.amount_eur
+)
+
+{% for segment, in_segment in segments %}
+{%- for recommender, column in recommenders %}
+select
+    scored_for,
+    user_id,
+    sale_id,
+    '{{ recommender }}' as recommender,
+    '{{ segment }}' as sales_segment,
+    target,
+    {{ segment }}__{{ recommender }}__rank as score_rank,
+    {{ segment }}__negatives as negatives,
+    {{ segment }}__{{ recommender }}__below as negatives_below,
+    {{ segment }}__{{ recommender }}__tied as negatives_tied,
+    amount_eur
+from compared
+{%- if segment != 'all' %}
+where is_new_sale
+{%- endif %}
+{% if not loop.last %}union all{% endif %}
+{%- endfor %}
+{% if not loop.last %}union all{% endif %}
+{% endfor %}

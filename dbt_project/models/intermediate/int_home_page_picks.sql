@@ -1,0 +1,22 @@
+{#-
+  Tonight's 10 best candidates of each active customer by the meta model's P(purchase), ranked 1 to 10 (ties to
+  the smaller sale_id): the rows home_page_rankings explains. A table of its own, so that the explanation's join
+  to the features has its small side built (in one query, DuckDB's planner cannot tell the top 10 is small, and
+  hashed the 179 M feature rows of a 1 M-customer night instead, out of memory).
+  On DuckDB, ranked_top_n is a bounded min_by per customer instead of sorting every candidate: 12.6 s against
+  51 s for 128 M candidates. Only numbers in the aggregate's state; the model version is the night's served one.
+-#}
+with tonight as (
+    select s.scored_for, s.user_id, s.sale_id, s.meta_score
+    from {{ ref('int_meta_scores') }} as s
+    inner join {{ ref('int_scoring_days') }} as d
+        on d.scored_for = s.scored_for
+    where d.is_nightly and s.is_candidate
+)
+
+select best.scored_for, best.user_id, best.rank, best.sale_id, best.meta_score, served.model_version
+from {{ ranked_top_n('tonight', ['scored_for', 'user_id'], 'sale_id', 'meta_score', 10,
+                     carry=['meta_score'], rank_as='rank') }} as best
+cross join (
+    select max(model_version) as model_version from {{ ref('int_meta_served') }} where slot = 'served'
+) as served
