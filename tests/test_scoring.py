@@ -45,8 +45,9 @@ def _inputs(**tables: list[dict]) -> ScoringInputs:
     from vitrine.recommenders.scoring import INPUT_COLUMNS
 
     defaults = {
-        "days": [{"scored_for": NIGHT, "is_nightly": True}],
+        "days": [{"scored_for": NIGHT, "is_nightly": True, "is_evaluation": False}],
         "popularity": [],
+        "training_pairs": [],
         "purchases": [],
         "window": [],
         "similarity": [],
@@ -205,11 +206,12 @@ def test_candidates_are_each_recommenders_top_n_and_the_popular_sales_minus_purc
     assert sorted(s for _, _, s in rows) == [11, 14]
 
 
-def test_history_days_keep_every_open_sale_flagged() -> None:
-    """On a history day every open sale is a pair of each scored customer, is_candidate as tonight's rule says;
+def test_evaluation_days_keep_every_open_sale_flagged() -> None:
+    """On an evaluation day every open sale is a pair of each scored customer, is_candidate as tonight's rule says;
     a sale bought before the day is still no pair."""
     inputs = _inputs(
-        days=[{"scored_for": NIGHT, "is_nightly": True}, {"scored_for": HISTORY, "is_nightly": False}],
+        days=[{"scored_for": NIGHT, "is_nightly": True, "is_evaluation": False},
+              {"scored_for": HISTORY, "is_nightly": False, "is_evaluation": True}],
         users=_users(1, day=HISTORY),
         open_sales=_open(10, 11, 12, day=HISTORY),
         window=[{"scored_for": HISTORY, "user_id": 1, "sale_id": 1, "visits": 1}],
@@ -221,6 +223,31 @@ def test_history_days_keep_every_open_sale_flagged() -> None:
         (HISTORY, 1, 10): (False, 0.0),
         (HISTORY, 1, 11): (True, 0.5),
     }
+
+
+def test_training_only_days_keep_only_the_training_pairs_with_the_whole_days_ranks() -> None:
+    """On a history day that is not an evaluation day only the training pairs are rows; their scores, ranks and
+    candidate flags are those the full day gives (ranks count every open sale, not only the pairs)."""
+    days = [{"scored_for": NIGHT, "is_nightly": True, "is_evaluation": False},
+            {"scored_for": HISTORY, "is_nightly": False, "is_evaluation": True}]
+    world = {
+        "users": _users(1, 2, day=HISTORY),
+        "open_sales": _open(10, 11, 12, 13, day=HISTORY),
+        "window": [{"scored_for": HISTORY, "user_id": u, "sale_id": 1, "visits": 1} for u in (1, 2)],
+        "similarity": [{"scored_for": HISTORY, "sale_id": s, "neighbour_sale_id": 1, "similarity": v}
+                       for s, v in ((10, 0.9), (11, 0.5), (12, 0.7), (13, 0.1))],
+        "training_pairs": [{"scored_for": HISTORY, "user_id": 1, "sale_id": 11},
+                           {"scored_for": HISTORY, "user_id": 1, "sale_id": 13},
+                           {"scored_for": HISTORY, "user_id": 2, "sale_id": 12}],
+    }
+    full = _rows(_inputs(days=days, **world), candidates_per_recommender=2, candidates_popular=0)
+    training_only = [{**d, "is_evaluation": False} for d in days]
+    pairs = _rows(_inputs(days=training_only, **world), candidates_per_recommender=2, candidates_popular=0)
+    assert len(full) == 8
+    assert set(pairs) == {(HISTORY, 1, 11), (HISTORY, 1, 13), (HISTORY, 2, 12)}
+    assert all(pairs[k] == full[k] for k in pairs)
+    assert (pairs[(HISTORY, 1, 11)]["cf_rank"], pairs[(HISTORY, 1, 13)]["cf_rank"]) == (3, 3)
+    assert (pairs[(HISTORY, 2, 12)]["cf_rank"], pairs[(HISTORY, 2, 12)]["is_candidate"]) == (2, True)
 
 
 def test_a_family_the_scoring_does_not_know_is_an_error() -> None:

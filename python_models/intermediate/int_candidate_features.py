@@ -1,6 +1,7 @@
 """Every recommender score and signal of each scored (day, customer, sale) pair: the one table the marts read.
 
-Tonight the candidates of every active customer; on history days every open sale, flagged with is_candidate.
+Tonight the candidates of every active customer; on evaluation days every open sale, flagged with is_candidate; on
+the other training days the training pairs (int_training_pairs).
 The CF and content-based scores are matrix products, block by block of customers (vitrine.recommenders.scoring);
 the table is written from STREAMS streams of record batches that DuckDB reads in parallel (one thread each: while
 one thread compresses a block into the table, the other computes the next), never held whole.
@@ -30,6 +31,7 @@ def model(dbt, session):
         "weights": dbt.ref("int_user_sale_weights"),
         "sale_profiles": dbt.ref("int_sale_profiles"),
         "price_reference": dbt.ref("int_user_price_reference"),
+        "training_pairs": dbt.ref("int_training_pairs"),
     }
     # visit counts are sums (HUGEINT in DuckDB): read as BIGINT
     counts = {"visits", "recent_visits"}

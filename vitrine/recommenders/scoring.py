@@ -21,8 +21,10 @@ int_candidates), computed here as matrix products for each scoring day d and blo
                             candidates_per_recommender + 1 outside it: what the meta model reads as "CF's first
                             choice for this customer" whatever the scale of the customer's scores
 
-Tonight only the candidate pairs are rows (is_candidate true); on history days every open sale is a row for every
-scored customer, flagged with is_candidate as tonight's rule would have flagged it. A score is 0 where the
+Tonight only the candidate pairs are rows (is_candidate true). On evaluation days every open sale is a row for every
+scored customer, flagged with is_candidate as tonight's rule would have flagged it; on the other history days (the
+training days that are not evaluation days) only the training pairs drawn in int_training_pairs are rows (the
+scores, ranks and flags are still those of the customer's whole day). A score is 0 where the
 recommender had nothing to say. Each pair also carries its signals (the sale's popularity and dates, the customer's
 own visits to it, its price against the customer's median visited price). Sums run in another order than SQL's:
 scores agree up to float rounding; they are rounded to 10 decimals like SQL's round(x, 10).
@@ -74,7 +76,7 @@ DECIMALS = 10
 
 # The columns each input needs (the dbt model reads exactly these from its refs).
 INPUT_COLUMNS = {
-    "days": ("scored_for", "is_nightly"),
+    "days": ("scored_for", "is_nightly", "is_evaluation"),
     "users": ("scored_for", "user_id", "is_active_tonight"),
     "open_sales": ("scored_for", "sale_id", "price_eur", "days_since_open", "days_left"),
     "popularity": ("scored_for", "sale_id", "recent_visits", "popularity_rank"),
@@ -84,6 +86,7 @@ INPUT_COLUMNS = {
     "weights": ("scored_for", "user_id", "sale_id", "weight"),
     "sale_profiles": ("sale_id", "family", "feature_id", "value"),
     "price_reference": ("scored_for", "user_id", "median_visited_price_eur"),
+    "training_pairs": ("scored_for", "user_id", "sale_id"),
 }
 DATE_COLUMNS = {"scored_for", "purchased_on"}
 
@@ -125,6 +128,7 @@ class ScoringInputs:
     weights: Mapping[str, np.ndarray]
     sale_profiles: Mapping[str, np.ndarray]
     price_reference: Mapping[str, np.ndarray]
+    training_pairs: Mapping[str, np.ndarray]
 
     @classmethod
     def from_columns(cls, tables: Mapping[str, Mapping[str, Any]]) -> ScoringInputs:
@@ -144,7 +148,7 @@ def _column(name: str, values: Any) -> np.ndarray:
         if array.dtype == object:  # datetime.date objects
             return np.array(array, dtype="datetime64[D]").astype(np.int64)
         return array.astype(np.int64)
-    if name in {"is_nightly", "is_active_tonight"}:
+    if name in {"is_nightly", "is_evaluation", "is_active_tonight"}:
         return array.astype(bool)
     if name in {"similarity", "weight", "value", "price_eur", "median_visited_price_eur"}:
         return array.astype(np.float64)
@@ -310,12 +314,15 @@ def _prepare_days(inputs: ScoringInputs, config: ScoringConfig) -> list[_Day]:
     ])))
     families = _sale_families(inputs, sales)
     by_day = {name: _Days(getattr(inputs, name)) for name in
-              ("users", "open_sales", "popularity", "window", "similarity", "weights", "price_reference")}
+              ("users", "open_sales", "popularity", "window", "similarity", "weights", "price_reference",
+               "training_pairs")}
     nightly_days = set(inputs.days["scored_for"][inputs.days["is_nightly"]].tolist())
+    evaluation_days = set(inputs.days["scored_for"][inputs.days["is_evaluation"]].tolist())
     days = []
     for day in np.unique(inputs.days["scored_for"]).tolist():
         tables = {name: rows.rows(day) for name, rows in by_day.items()}
-        days.append(_Day(inputs, tables, config, day, day in nightly_days, sales, families))
+        pairs_only = day not in nightly_days and day not in evaluation_days
+        days.append(_Day(inputs, tables, config, day, day in nightly_days, pairs_only, sales, families))
     return days
 
 
@@ -329,9 +336,11 @@ class _Day:
         config: ScoringConfig,
         day: int,
         nightly: bool,
+        pairs_only: bool,
         sales: _Index,
         families: dict[str, sp.csr_matrix],
     ) -> None:
+        """`pairs_only`: the day's rows are its training pairs (tables["training_pairs"]), not every open sale."""
         self.config, self.day, self.nightly, self.families = config, day, nightly, families
         self.n_users = 0
         users = tables["users"]
@@ -390,6 +399,10 @@ class _Day:
         ok = u_ok & s_ok
         bought = sp.csr_matrix((np.ones(int(ok.sum()), dtype=bool), (u[ok], s[ok])), shape=(n_users, n_open))
 
+        # a training-only day: the training pairs, customer x open sale
+        sampled = customer_x(tables["training_pairs"], np.ones(len(tables["training_pairs"]["user_id"]), dtype=bool),
+                             opened) if pairs_only else None
+
         reference = tables["price_reference"]
         median_price = np.full(n_users, np.nan)
         u, u_ok = customers.positions(reference["user_id"])
@@ -401,7 +414,7 @@ class _Day:
         self.visited, self.own_visits, self.similarity = visited, own_visits, similarity
         self.weighted, self.heavy, self.open_profiles = weighted, heavy, open_profiles
         self.popular_columns, self.bought, self.median_price = popular_columns, bought, median_price
-        self.n_users, self.n_open = n_users, n_open
+        self.n_users, self.n_open, self.sampled = n_users, n_open, sampled
 
     def blocks(self) -> list[tuple[_Day, int, int]]:
         size = self.config.users_per_block
@@ -438,6 +451,8 @@ class _Day:
         pairs = ~bought[start:stop].toarray() & ranked[None, :]
         if self.nightly:
             pairs &= keep & active[start:stop, None]
+        elif self.sampled is not None:
+            pairs &= self.sampled[start:stop].toarray()
         flat = np.flatnonzero(pairs)
         if len(flat) == 0:
             return None

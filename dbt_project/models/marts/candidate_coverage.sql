@@ -1,6 +1,7 @@
 {#-
-  How much of what customers bought tonight's candidate rule would have kept (public monitoring): on each history
-  day, the share of the buyers' purchases that were candidates (recall), and how many candidates a customer gets.
+  How much of what customers bought tonight's candidate rule would have kept (public monitoring): on each evaluation
+  day (where every open sale of a buyer is scored), the share of the buyers' purchases that were candidates
+  (recall), and how many candidates a customer gets.
 -#}
 with buyer_pairs as (
     select f.scored_for, f.user_id, f.sale_id, f.is_candidate
@@ -9,7 +10,7 @@ with buyer_pairs as (
         on u.scored_for = f.scored_for and u.user_id = f.user_id
     inner join {{ ref('int_scoring_days') }} as d
         on d.scored_for = f.scored_for
-    where u.is_buyer and not d.is_nightly
+    where u.is_buyer and d.is_evaluation
 ),
 
 purchases as (

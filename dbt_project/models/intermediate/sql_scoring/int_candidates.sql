@@ -2,8 +2,9 @@
   The (day, customer, sale) pairs that get scored.
   Tonight: candidates, not the full cross product (1 M customers x 300 sales would be 300 M rows): the union of each
   recommender's top candidates_per_recommender sales and the candidates_popular most popular open sales.
-  History days: every open sale for each scored customer (rankings are evaluated over all open sales), each pair
-  flagged with is_candidate as tonight's rule would have flagged it, which measures the candidates' recall.
+  Evaluation days: every open sale for each scored customer (rankings are evaluated over all open sales), each pair
+  flagged with is_candidate as tonight's rule would have flagged it, which measures the candidates' recall. The
+  other history days (training only): the training pairs of int_training_pairs, flagged the same way.
   A sale the customer already bought before the day is never a pair.
   Each pair carries each recommender's rank: its place in that recommender's top candidates_per_recommender for the
   customer (1 = the best; the sales already bought count, as the top is cut before removing them), and
@@ -90,7 +91,8 @@ pairs as (
 
     union all
 
-    -- history days: every open sale, flagged
+    -- history days: every open sale, flagged; on the training days that are not evaluation days, only the
+    -- training pairs
     select u.scored_for, u.user_id, o.sale_id, c.sale_id is not null as is_candidate
     from users as u
     inner join days as d
@@ -99,7 +101,9 @@ pairs as (
         on o.scored_for = u.scored_for
     left join candidates as c
         on c.scored_for = u.scored_for and c.user_id = u.user_id and c.sale_id = o.sale_id
-    where not d.is_nightly
+    left join {{ ref('int_training_pairs') }} as t
+        on t.scored_for = u.scored_for and t.user_id = u.user_id and t.sale_id = o.sale_id
+    where not d.is_nightly and (d.is_evaluation or t.sale_id is not null)
 )
 
 select
