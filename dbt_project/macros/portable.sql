@@ -189,8 +189,9 @@ having count(*) > 1
   (partition_by..., key, carry..., rank_as) with rank_as = 1 for the best row: by default top_n's row_number() window.
   `score` must be a number that is never null or NaN. DuckDB: a bounded min_by(struct, row(-score, key), n)
   aggregate per group, its sorted list unnested with its positions (same rows and ranks; on the 14 M candidate
-  pairs of int_cf_similarity's 31-day night, 60 k groups, 2.4 s instead of 4.2 s). Not for groups holding text
-  keys by the million (see top_n).
+  pairs of int_cf_similarity's 31-day night, 60 k groups, 2.4 s instead of 4.2 s). Not for groups by the million:
+  with text keys (see top_n), nor with numbers (tonight's top 10 of 838 k customers spilled over 30 GB in the
+  1 M-customer night's build; see int_home_page_picks).
 -#}
 {% macro ranked_top_n(relation, partition_by, key, score, n, carry=[], rank_as='rank') %}
     {{ return(adapter.dispatch('ranked_top_n', 'vitrine')(relation, partition_by, key, score, n, carry, rank_as)) }}

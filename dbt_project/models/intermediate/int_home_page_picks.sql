@@ -1,10 +1,12 @@
 {#-
   Tonight's 10 best candidates of each active customer by the meta model's P(purchase), ranked 1 to 10 (ties to
   the smaller sale_id): the rows home_page_rankings explains. A table of its own, so that the explanation's join
-  to the features has its small side built (in one query, DuckDB's planner cannot tell the top 10 is small, and
-  hashed the 179 M feature rows of a 1 M-customer night instead, out of memory).
-  On DuckDB, ranked_top_n is a bounded min_by per customer instead of sorting every candidate: 12.6 s against
-  51 s for 128 M candidates. Only numbers in the aggregate's state; the model version is the night's served one.
+  to the features has its small side built (in one query with a bounded min_by top 10, DuckDB's planner could not
+  tell the top 10 is small, and hashed the 179 M feature rows of a 1 M-customer night instead, out of memory).
+  The top 10 is top_n's row_number() window. ranked_top_n's bounded min_by per customer took 12.6 s instead of 51 s
+  on 128 M candidates run alone, but in the 1 M-customer night's build, beside int_evaluation_ranks under the same
+  5 GB limit, it spilled until the disk was full (over 30 GB): the window spills in bounded sorted runs.
+  The model version is the night's served one.
 -#}
 with tonight as (
     select s.scored_for, s.user_id, s.sale_id, s.meta_score
@@ -15,8 +17,8 @@ with tonight as (
 )
 
 select best.scored_for, best.user_id, best.rank, best.sale_id, best.meta_score, served.model_version
-from {{ ranked_top_n('tonight', ['scored_for', 'user_id'], 'sale_id', 'meta_score', 10,
-                     carry=['meta_score'], rank_as='rank') }} as best
+from {{ top_n('tonight', ['scored_for', 'user_id'], 'sale_id', 'meta_score', 10,
+              carry=['meta_score'], rank_as='rank') }} as best
 cross join (
     select max(model_version) as model_version from {{ ref('int_meta_served') }} where slot = 'served'
 ) as served
