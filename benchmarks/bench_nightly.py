@@ -1,7 +1,7 @@
 """Benchmark of one night: wall time and peak memory of each step of the nightly flow on the demo-size world.
 
     .venv/bin/python benchmarks/bench_nightly.py [--users 2000 --days 120 --sales-per-day 20 --seed 7] [--workdir DIR]
-        [--rerun] [--world DIR]
+        [--rerun] [--world DIR] [--previous-night]
 
 Simulates the world (its own process), then runs `vitrine nightly --landing WORLD` as its own process, as a user
 does. Each step's peak resident memory is the flow process's own during that step (sampled, see
@@ -10,6 +10,11 @@ whole run (os.wait4's ru_maxrss), which includes the start of Prefect's temporar
 night a second time (nothing new to ingest or label: the incremental cost). `--world DIR` skips the simulation and
 runs the night on a world simulated before (e.g. the 1 M-customer world of bench_foundation / bench_recommenders:
 `vitrine simulate --users 1000000 --days 90 --sales-per-day 55 --seed 7`), its first scoring date from world.json.
+`--previous-night` measures a night in the steady state: the world's events are split into a landing without its
+last day and a landing of the last day only (the other files are the same, so the second ingest skips them); the
+night before (the last day's date) runs first on the first landing and computes every history day, then the timed
+night (the first scoring date) ingests the last day and computes only the days the as-of models do not hold yet
+(tonight, yesterday, the day that stops being an evaluation day; macros/as_of_days.sql).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 from harness import ROOT, run_cli
 
 PHOTOS = ROOT.parent / "shared" / "datasets" / "scene-photos"
@@ -30,6 +37,25 @@ def _night(world: Path, warehouse: Path, run_date: str) -> tuple[float, float, d
     wall, rss, text = run_cli(["nightly", "--landing", str(world), "--warehouse", str(warehouse),
                                "--date", run_date, "--json"])
     return wall, rss, json.loads(text[text.index("{\n  \"run_id\""):])  # after any log line on stdout
+
+
+def _split_landings(world: Path, workdir: Path, last_day: str) -> tuple[Path, Path]:
+    """Two landings: the world without the events of last_day, and the world with only them (same other files)."""
+    before, last = workdir / "landing_before", workdir / "landing_last_day"
+    for landing in (before, last):
+        shutil.rmtree(landing, ignore_errors=True)
+        landing.mkdir(parents=True)
+        for item in world.iterdir():
+            if item.name not in {"visits.csv", "purchases.csv", "truth", "world.json"}:
+                (landing / item.name).symlink_to(item.resolve())
+    con = duckdb.connect()
+    for table, column in (("visits", "visited_at"), ("purchases", "purchased_at")):
+        source = f"read_csv('{world / (table + '.csv')}', header = true, all_varchar = true)"
+        for landing, test in ((before, "<"), (last, "=")):
+            con.execute(f"copy (select * from {source} where cast(cast({column} as timestamp) as date) {test} "
+                        f"date '{last_day}') to '{landing / (table + '.csv')}' (header true)")
+    con.close()
+    return before, last
 
 
 def _print(title: str, wall: float, rss: float, summary: dict) -> None:
@@ -55,6 +81,8 @@ def main() -> None:
     parser.add_argument("--rerun", action="store_true", help="run the same night again (incremental cost)")
     parser.add_argument("--world", type=Path, default=None,
                         help="a world simulated before (its folder, with world.json): no simulation")
+    parser.add_argument("--previous-night", action="store_true",
+                        help="run the night before first, without the last day's events: time a following night")
     args = parser.parse_args()
 
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
@@ -78,10 +106,16 @@ def main() -> None:
         print(f"simulate: {wall:.1f}s, peak RSS {rss:.2f} GiB, {simulated['counts']['visits']:,} visits, "
               f"{simulated['n_images']:,} images ({simulated['photo_mode']}); load average {os.getloadavg()[0]:.1f}")
 
-    wall, rss, summary = _night(world, warehouse, simulated["first_scoring_date"])
-    _print("first night", wall, rss, summary)
+    night = simulated["first_scoring_date"]
+    if args.previous_night:
+        last_day = (date.fromisoformat(night) - timedelta(days=1)).isoformat()
+        before, world = _split_landings(world, workdir, last_day)
+        wall, rss, summary = _night(before, warehouse, last_day)
+        _print("the night before (every history day computed)", wall, rss, summary)
+    wall, rss, summary = _night(world, warehouse, night)
+    _print("following night (one day of events)" if args.previous_night else "first night", wall, rss, summary)
     if args.rerun:
-        wall, rss, summary = _night(world, warehouse, simulated["first_scoring_date"])
+        wall, rss, summary = _night(world, warehouse, night)
         _print("same night again", wall, rss, summary)
     print(f"\nload average after: {os.getloadavg()[0]:.1f} (2 cores shared: compare runs with care)")
 

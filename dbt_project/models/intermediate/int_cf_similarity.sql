@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
+          pre_hook="{{ prune_stale_days() }}") }}
 {#-
   Item-item collaborative filtering, as of each scoring day: for every sale j open that day, its neighbours i with
     sim(i, j) = co_visitors(i, j) / sqrt(visitors(i) * visitors(j))
@@ -17,9 +19,11 @@
   (sale_count * day_count)^2, far from 2^63 (sale_count counts the sales, whatever their ids). The spells are read
   in user_id order (order_for_locality; on DuckDB the self-join on user_id then took 7 s instead of 26 s), and the
   top cf_top_k come from ranked_top_n (a bounded min_by aggregate on DuckDB instead of a row_number window).
+  Incremental by day (macros/as_of_days.sql): a night computes only the days without rows (tonight, yesterday,
+  a day whose role or inputs changed).
 -#}
 with days as (
-    select scored_for from {{ ref('int_scoring_days') }}
+    select scored_for, inputs_key from ({{ days_to_compute() }}) as todo
 ),
 
 bounds as (
@@ -31,7 +35,7 @@ bounds as (
 ),
 
 numbered_days as (
-    select d.scored_for, {{ dbt.datediff('b.first_day', 'd.scored_for', 'day') }} as day_no
+    select d.scored_for, d.inputs_key, {{ dbt.datediff('b.first_day', 'd.scored_for', 'day') }} as day_no
     from days as d
     cross join bounds as b
 ),
@@ -199,7 +203,8 @@ select
     i.sale_id as neighbour_sale_id,
     r.co_visitors,
     r.similarity,
-    r.neighbour_rank
+    r.neighbour_rank,
+    d.inputs_key
 from ranked as r
 inner join numbered_days as d
     on d.day_no = r.day_no

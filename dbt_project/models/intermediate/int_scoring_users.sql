@@ -1,10 +1,14 @@
+{{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
+          pre_hook="{{ prune_stale_days() }}") }}
 {#-
   Who is scored on each day. The night: every active customer (a visit in the last active_lookback_days).
   History days: every customer who bought that day (training positives and the purchase target of evaluation), and
   on evaluation days a seeded sample of the day's visitors (the visit target).
+  Incremental by day (macros/as_of_days.sql): a night computes only the days without rows (tonight, yesterday,
+  a day whose role or inputs changed).
 -#}
 with days as (
-    select * from {{ ref('int_scoring_days') }}
+    {{ days_to_compute() }}
 ),
 
 active_tonight as (
@@ -55,8 +59,10 @@ select
     e.user_id,
     a.user_id is not null as is_active_tonight,
     b.user_id is not null as is_buyer,
-    v.user_id is not null as is_sampled_visitor
+    v.user_id is not null as is_sampled_visitor,
+    d.inputs_key
 from everyone as e
+inner join days as d on d.scored_for = e.scored_for
 left join active_tonight as a on a.scored_for = e.scored_for and a.user_id = e.user_id
 left join buyers as b on b.scored_for = e.scored_for and b.user_id = e.user_id
 left join visitors as v on v.scored_for = e.scored_for and v.user_id = e.user_id

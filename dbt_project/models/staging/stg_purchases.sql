@@ -6,6 +6,7 @@ with ranked as (
         sale_id,
         purchased_at,
         amount_eur,
+        _batch_id,
         row_number() over (partition by order_id order by _batch_id, _source_file, _line) as occurrence
     from {{ source('raw', 'purchases') }}
 )
@@ -16,6 +17,7 @@ select
     sale_id,
     purchased_at,
     cast(purchased_at as date) as purchased_on,
-    amount_eur
+    amount_eur,
+    _batch_id as loaded_in_batch
 from ranked
 where occurrence = 1

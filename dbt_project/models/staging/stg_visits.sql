@@ -7,6 +7,7 @@ select
     user_id,
     sale_id,
     visited_at,
-    cast(visited_at as date) as visited_on
+    cast(visited_at as date) as visited_on,
+    max(_batch_id) as loaded_in_batch
 from {{ source('raw', 'visits') }}
 group by user_id, sale_id, visited_at
