@@ -265,6 +265,27 @@ def test_empty_inputs_give_an_empty_table() -> None:
     assert isinstance(table, pa.Table)
 
 
+def test_scoring_in_threads_gives_the_same_batches_in_the_same_order() -> None:
+    """Blocks scored by 3 threads (at most 4 ahead of the reader) come out as one thread gives them: every block,
+    in day and block order. 40 customers in blocks of 3 (14 blocks), each with its own visits and CF scores."""
+    users = list(range(1, 41))
+    inputs = _inputs(
+        users=_users(*users),
+        open_sales=_open(10, 11, 12, 13),
+        window=[{"scored_for": NIGHT, "user_id": u, "sale_id": 1 + u % 3, "visits": u} for u in users],
+        similarity=[{"scored_for": NIGHT, "sale_id": s, "neighbour_sale_id": n, "similarity": 0.1 * n + 0.01 * s}
+                    for s in (10, 11, 12, 13) for n in (1, 2, 3)],
+    )
+    config = ScoringConfig(candidates_per_recommender=2, candidates_popular=0, users_per_block=3)
+    one = list(feature_reader(inputs, config))
+    three = list(feature_reader(inputs, config, threads=3))
+    assert len(one) == 14
+    assert [b.column("user_id").to_pylist() for b in three] == [b.column("user_id").to_pylist() for b in one]
+    assert pa.Table.from_batches(three).equals(pa.Table.from_batches(one))
+    with pytest.raises(ValueError, match="threads"):
+        feature_reader(inputs, config, threads=0)
+
+
 def test_signals_of_a_pair() -> None:
     """The sale's popularity and dates, the customer's own visits to it, the price against the customer's median
     visited price (null without one)."""

@@ -2,17 +2,16 @@
 
 Tonight the candidates of every active customer; on evaluation days every open sale, flagged with is_candidate; on
 the other training days the training pairs (int_training_pairs).
-The CF and content-based scores are matrix products, block by block of customers (vitrine.recommenders.scoring);
-the table is written from STREAMS streams of record batches that DuckDB reads in parallel (one thread each: while
-one thread compresses a block into the table, the other computes the next), never held whole.
+The CF and content-based scores are matrix products, block by block of customers (vitrine.recommenders.scoring),
+computed by THREADS threads; the table is written from their stream of record batches, never held whole.
 """
 
-STREAMS = 2
+THREADS = 2
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from vitrine.recommenders.scoring import INPUT_COLUMNS, ScoringConfig, ScoringInputs, feature_readers
+    from vitrine.recommenders.scoring import INPUT_COLUMNS, ScoringConfig, ScoringInputs, feature_reader
 
     config = ScoringConfig.parse(
         candidates_per_recommender=dbt.config.get("candidates_per_recommender"),
@@ -40,8 +39,6 @@ def model(dbt, session):
         .fetchnumpy()
         for name, rel in refs.items()
     }
-    readers = feature_readers(ScoringInputs.from_columns(columns), config, parts=STREAMS)
-    names = [f"int_candidate_features__stream_{part}" for part in range(len(readers))]
-    for name, reader in zip(names, readers, strict=True):
-        session.register(name, reader)
-    return session.sql(" union all ".join(f"select * from {name}" for name in names))
+    session.register("int_candidate_features__batches",
+                     feature_reader(ScoringInputs.from_columns(columns), config, threads=THREADS))
+    return session.sql("select * from int_candidate_features__batches")

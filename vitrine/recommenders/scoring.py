@@ -34,13 +34,18 @@ All inputs are numpy columns (see `ScoringInputs`); days are integers (days sinc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 FAMILIES = ("text", "destination", "price", "image")
 TEXT = "text"
@@ -477,21 +482,42 @@ class _Day:
         ], schema=FEATURE_SCHEMA)
 
 
-def feature_readers(inputs: ScoringInputs, config: ScoringConfig, parts: int = 1) -> list[pa.RecordBatchReader]:
-    """The scored pairs of every scoring day with their features (FEATURE_SCHEMA), as `parts` streams of record
-    batches (one batch per block of customers, blocks dealt round-robin): the table is written block by block,
-    never held whole, and a database can read the streams in parallel (each in its own thread)."""
+def feature_reader(inputs: ScoringInputs, config: ScoringConfig, threads: int = 1) -> pa.RecordBatchReader:
+    """The scored pairs of every scoring day with their features (FEATURE_SCHEMA), as one stream of record batches
+    (one per block of customers, in day and block order): the table is written block by block, never held whole.
+
+    With threads > 1 the blocks are computed by that many threads (numpy and scipy release the GIL in their loops),
+    at most threads + 1 blocks ahead of the reader. On 2 cores, the 1 M-customer night's int_candidate_features
+    (31 days, 85 M rows) took 133 s with 2 threads against 175 s before, from two streams that DuckDB read through
+    one UNION ALL: it read them one after the other.
+    """
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
     tasks = [task for day in _prepare_days(inputs, config) for task in day.blocks()]
 
-    def batches(mine: list[tuple[_Day, int, int]]) -> Iterator[pa.RecordBatch]:
-        for day, start, stop in mine:
-            batch = day.block(start, stop)
+    def score(task: tuple[_Day, int, int]) -> pa.RecordBatch | None:
+        day, start, stop = task
+        return day.block(start, stop)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        if threads == 1:
+            scored: Iterator[pa.RecordBatch | None] = map(score, tasks)
+        else:
+            scored = _bounded_map(score, tasks, threads)
+        for batch in scored:
             if batch is not None:
                 yield batch
 
-    return [pa.RecordBatchReader.from_batches(FEATURE_SCHEMA, batches(tasks[part::parts])) for part in range(parts)]
+    return pa.RecordBatchReader.from_batches(FEATURE_SCHEMA, batches())
 
 
-def feature_reader(inputs: ScoringInputs, config: ScoringConfig) -> pa.RecordBatchReader:
-    """The scored pairs as one stream of record batches (see feature_readers)."""
-    return feature_readers(inputs, config)[0]
+def _bounded_map(function: Callable[[T], R], items: list[T], threads: int) -> Iterator[R]:
+    """function over items in `threads` threads, results in item order, at most threads + 1 computed ahead."""
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) > threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
