@@ -8,9 +8,9 @@ Steps (each its own process; peak memory = that process's max RSS):
            ~`tags` tags (scenes of 25 tags each), as int_theme_fits / int_image_themes run them
   train    train_meta_model on `examples` generated examples over 30 days (18 features, the default C grid of 6
            values fitted on the first 23 days and scored on the last 7, then the refit), as int_meta_fits runs it
-  score    a real `vitrine build` of int_meta_features, int_meta_served, int_meta_scores, int_home_page_picks and
-           home_page_rankings (with their dbt tests) over a generated int_candidate_features of `users` customers x
-           `candidates` sales (the nightly candidate set), in a DuckDB warehouse of its own
+  score    a real `vitrine build` of int_meta_served, int_meta_scores, int_home_page_picks (tonight's candidates
+           scored and ranked) and home_page_rankings (with their dbt tests) over a generated int_candidate_features
+           of `users` customers x `candidates` sales (the nightly candidate set), in a DuckDB warehouse of its own
 The generated inputs are built before the timer starts (nmf, train) or in a separate setup process (score).
 """
 
@@ -227,7 +227,7 @@ def scoring(table: list, workdir: Path, setup: dict) -> None:
     run_cli(["build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select", "explanation_phrases"])
     wall, peak, _ = run_cli([
         "build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select",
-        "int_meta_features", "int_meta_served", "int_meta_scores", "int_home_page_picks", "home_page_rankings",
+        "int_meta_served", "int_meta_scores", "int_home_page_picks", "home_page_rankings",
         "--exclude", "test_type:unit", "--vars", json.dumps({"run_date": NIGHT.isoformat()}),
     ])
     results = json.loads((ROOT / "dbt_project" / "target" / "run_results.json").read_text())["results"]

@@ -1,7 +1,7 @@
 """Benchmark of one night: wall time and peak memory of each step of the nightly flow on the demo-size world.
 
     .venv/bin/python benchmarks/bench_nightly.py [--users 2000 --days 120 --sales-per-day 20 --seed 7] [--workdir DIR]
-        [--rerun] [--world DIR] [--previous-night]
+        [--rerun] [--world DIR] [--previous-night] [--prefect-server]
 
 Simulates the world (its own process), then runs `vitrine nightly --landing WORLD` as its own process, as a user
 does. Each step's peak resident memory is the flow process's own during that step (sampled, see
@@ -15,15 +15,26 @@ last day and a landing of the last day only (the other files are the same, so th
 night before (the last day's date) runs first on the first landing and computes every history day, then the timed
 night (the first scoring date) ingests the last day and computes only the days the as-of models do not hold yet
 (tonight, yesterday, the day that stops being an evaluation day; macros/as_of_days.sql).
+`--prefect-server` runs the nights against a Prefect server started beforehand (as README "Scheduling the night"
+sets production up: `prefect server start`, then PREFECT_API_URL), instead of the temporary server each
+`vitrine nightly` starts on its own (about 10 s of every run). The server is another process: its memory is not
+in the peaks, its CPU is on the same cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -58,6 +69,37 @@ def _split_landings(world: Path, workdir: Path, last_day: str) -> tuple[Path, Pa
     return before, last
 
 
+@contextlib.contextmanager
+def _prefect_server(home: Path) -> Iterator[str]:
+    """A Prefect server on a free loopback port, with its database under `home`; yields its API URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    log = open(home / "server.log", "w")  # noqa: SIM115 (closed below, after the server)
+    server = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host",
+                               "127.0.0.1", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2):
+                break
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the Prefect server did not start: see {home / 'server.log'}")
+            time.sleep(1)
+        print(f"Prefect server at {url} (PREFECT_HOME {home})")
+        yield url
+    finally:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=30)
+        if server.poll() is None:
+            server.kill()
+        log.close()
+
+
 def _print(title: str, wall: float, rss: float, summary: dict) -> None:
     print(f"\n{title}: night {summary['run_date']}, run {summary['run_id']}")
     print(f"{'step':<22} {'wall s':>8} {'peak RSS GiB':>13}")
@@ -83,8 +125,18 @@ def main() -> None:
                         help="a world simulated before (its folder, with world.json): no simulation")
     parser.add_argument("--previous-night", action="store_true",
                         help="run the night before first, without the last day's events: time a following night")
+    parser.add_argument("--prefect-server", action="store_true",
+                        help="run the nights against a Prefect server started first (as in production)")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        if args.prefect_server:
+            workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
+            os.environ["PREFECT_API_URL"] = stack.enter_context(_prefect_server(workdir / "prefect-server"))
+            args.workdir = workdir
+        _bench(args)
 
+
+def _bench(args: argparse.Namespace) -> None:
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
     world, warehouse = workdir / "world", workdir / "wh" / "vitrine.duckdb"
     shutil.rmtree(warehouse.parent / "serving", ignore_errors=True)

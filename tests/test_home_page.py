@@ -15,10 +15,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from vitrine.config import DBT_PROJECT_DIR
 from vitrine.dbt_runner import run_dbt
 
 BUILD = ["build", "--exclude", "test_type:unit"]
+
+
+def _features_sql() -> str:
+    """int_candidate_features with the meta model's features (var meta_features of dbt_project.yml), as a subquery."""
+    expressions = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["meta_features"]
+    columns = ", ".join(f"cast({expression} as double) as {name}" for name, expression in expressions.items())
+    return f"(select scored_for, user_id, sale_id, is_candidate, {columns} from main.int_candidate_features)"
 
 
 def _df(warehouse: Path, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -73,13 +82,27 @@ def test_every_active_customer_gets_a_valid_page(scored_world: tuple[Path, Path]
 
 def test_sql_scores_are_the_trained_models(scored_world: tuple[Path, Path]) -> None:
     warehouse, _ = scored_world
-    scored = _df(warehouse, """
-        select f.*, s.meta_score, s.meta_no_image_score from main.int_meta_features f
+    scored = _df(warehouse, f"""
+        select f.*, s.meta_score, s.meta_no_image_score from {_features_sql()} f
         join main.int_meta_scores s using (scored_for, user_id, sale_id)
         """)
+    # int_meta_scores holds the evaluation days, all their scored pairs
+    evaluation = _df(warehouse, """
+        select d.scored_for, count(f.sale_id) as n from main.int_scoring_days d
+        left join main.int_candidate_features f using (scored_for) where d.is_evaluation group by all
+        """)
+    assert set(scored["scored_for"]) == set(evaluation["scored_for"])
+    assert len(scored) == evaluation["n"].sum() > 0
     for slot, column in (("served", "meta_score"), ("no_image", "meta_no_image_score")):
         expected = 1 / (1 + np.exp(-_logit(scored, _served_terms(warehouse, slot))))
         np.testing.assert_allclose(scored[column].to_numpy(), expected, atol=1e-9)
+    # tonight's candidates are scored where they are ranked: the home page's scores are the served model's
+    pages = _df(warehouse, f"""
+        select f.*, h.score from main.home_page_rankings h join {_features_sql()} f using (scored_for, user_id, sale_id)
+        """)
+    assert len(pages) > 0
+    expected = 1 / (1 + np.exp(-_logit(pages, _served_terms(warehouse))))
+    np.testing.assert_allclose(pages["score"].to_numpy(), expected, atol=1e-9)
     # the image features matter to one model only
     no_image_terms = set(_served_terms(warehouse, "no_image")["term"])
     assert "cb_image_score" in set(_served_terms(warehouse)["term"]) and "cb_image_score" not in no_image_terms
@@ -101,9 +124,9 @@ def test_the_meta_model_never_sees_its_evaluation_days(scored_world: tuple[Path,
 
 def test_explanations_name_the_largest_contribution(scored_world: tuple[Path, Path]) -> None:
     warehouse, _ = scored_world
-    pages = _df(warehouse, """
-        select h.*, f.* exclude (scored_for, user_id, sale_id) from main.home_page_rankings h
-        join main.int_meta_features f using (scored_for, user_id, sale_id)
+    pages = _df(warehouse, f"""
+        select h.*, f.* exclude (scored_for, user_id, sale_id, is_candidate) from main.home_page_rankings h
+        join {_features_sql()} f using (scored_for, user_id, sale_id)
         """)
     terms = _served_terms(warehouse).set_index("term").drop(index="(intercept)")
     contributions = pd.DataFrame({
@@ -288,8 +311,12 @@ def test_a_rollback_serves_the_previous_nights_model(two_nights: dict) -> None:
     pages = _df(copy, "select * from main.home_page_rankings")
     assert set(pages["model_version"]) == {version}
     old_terms = _df(copy, "select * from main.meta_model_coefficients where model_version = ?", [version])
-    scored = _df(copy, """
-        select f.*, s.meta_score from main.int_meta_features f join main.int_meta_scores s
+    scored = _df(copy, f"""
+        select f.*, s.meta_score from {_features_sql()} f join main.int_meta_scores s
         using (scored_for, user_id, sale_id) where s.is_candidate
         """)
     np.testing.assert_allclose(scored["meta_score"], 1 / (1 + np.exp(-_logit(scored, old_terms))), atol=1e-9)
+    served = _df(copy, f"""
+        select f.*, h.score from main.home_page_rankings h join {_features_sql()} f using (scored_for, user_id, sale_id)
+        """)
+    np.testing.assert_allclose(served["score"], 1 / (1 + np.exp(-_logit(served, old_terms))), atol=1e-9)

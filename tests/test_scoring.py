@@ -18,6 +18,8 @@ from vitrine.recommenders.scoring import (
     FEATURE_SCHEMA,
     ScoringConfig,
     ScoringInputs,
+    _Days,
+    _distinct_ids,
     feature_reader,
     round_like_sql,
     top_n_mask,
@@ -314,3 +316,26 @@ def test_rounding_is_sqls_round_to_10_decimals() -> None:
     con.register("v", pa.table({"x": values}))
     expected = con.sql("select round(x, 10) as r from v").fetchnumpy()["r"]
     assert np.array_equal(round_like_sql(values), expected)
+
+
+@pytest.mark.parametrize("span", [31, 40_000])  # 16-bit radix keys, and 64-bit keys past 32,768 days
+def test_the_rows_of_a_day_are_the_same_sorted_or_not(span: int) -> None:
+    rng = np.random.default_rng(3)
+    days = rng.integers(20_000, 20_000 + span, 5_000)
+    table = {"scored_for": days, "value": np.arange(len(days))}
+    shuffled, in_order = _Days(table), _Days({c: v[np.argsort(days, kind="stable")] for c, v in table.items()})
+    assert shuffled.order is not None and in_order.order is None
+    for day in [*np.unique(days)[:50].tolist(), 19_999, 20_000 + span]:
+        got, expected = shuffled.rows(day), in_order.rows(day)
+        assert (got["scored_for"] == day).all()
+        np.testing.assert_array_equal(got["value"], expected["value"])  # each day's rows keep their order
+        np.testing.assert_array_equal(got["value"], np.flatnonzero(days == day))
+
+
+def test_distinct_ids_are_numpy_unique_of_all_arrays() -> None:
+    rng = np.random.default_rng(4)
+    small = [rng.integers(0, 5_000, n) for n in (10_000, 0, 7)]
+    assert _distinct_ids([]).tolist() == []
+    np.testing.assert_array_equal(_distinct_ids(small), np.unique(np.concatenate(small)))
+    wide = [np.array([-3, 10**15, 5]), np.array([5, 7])]  # negative or sparse ids: np.unique
+    np.testing.assert_array_equal(_distinct_ids(wide), [-3, 5, 7, 10**15])

@@ -50,6 +50,10 @@ RUN_ID_KEY = "vitrine_run_id"
 # method and DuckDB version (hash() may change between versions). It was the md5 of each row's text: on the 128 M
 # rows of a 1 M-customer night's recommender_scores, formatting every double as text made it most of the publish.
 HASH_METHOD = "sha256(columns, rows, sums of DuckDB hash() of each row, seeds 0 and 1)"
+# zstd at its fastest level in row groups of a million rows: copying a 1 M-customer night's recommender_scores
+# (68.6 M rows) took 29.3 s and 1.72 GiB, against 35.5 s and 1.74 GiB at the default level and row groups of
+# 122,880 rows; snappy took 26.2 s but 2.20 GiB (one run each, 2 threads).
+PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1, row_group_size 1000000"
 
 
 class PublishError(RuntimeError):
@@ -275,7 +279,7 @@ def _write_night(
             metadata = f"{{{RUN_ID_KEY}: '{run_id}', vitrine_run_date: '{run_date.isoformat()}'}}"
             con.execute(
                 f"copy (select * from {table.relation}) to {_quote(target)} "
-                f"(format parquet, compression zstd, kv_metadata {metadata})"
+                f"({PARQUET_OPTIONS}, kv_metadata {metadata})"
             )
             rows, digest, columns = content_hash(con, _parquet(target))
             entries[table.name] = {

@@ -299,24 +299,52 @@ def _sale_families(inputs: ScoringInputs, sales: _Index) -> dict[str, sp.csr_mat
 
 
 class _Days:
-    """Row numbers of each scoring day in a table with a scored_for column (one sort, then slices)."""
+    """Row numbers of each scoring day in a table with a scored_for column (one sort, then slices).
+
+    A table already in day order (a first night's as-of tables) needs no sort, and a day's rows are then slices (no
+    copy). Otherwise the days are sorted as 16-bit offsets where they span less than 32,768 days: numpy sorts those
+    by radix, 0.3 s for 19 M rows against 2.0 s for the 64-bit days.
+    """
 
     def __init__(self, table: Mapping[str, np.ndarray]) -> None:
         self.table = table
-        self.order = np.argsort(table["scored_for"], kind="stable")
-        self.days = table["scored_for"][self.order]
+        days = table["scored_for"]
+        self.order: np.ndarray | None = None
+        if len(days) > 1 and not bool(np.all(days[1:] >= days[:-1])):
+            low = int(days.min())
+            keys = (days - low).astype(np.int16) if int(days.max()) - low < 2**15 else days
+            self.order = np.argsort(keys, kind="stable")
+            days = days[self.order]
+        self.days = days
 
     def rows(self, day: int) -> dict[str, np.ndarray]:
         start, stop = np.searchsorted(self.days, [day, day + 1])
+        if self.order is None:
+            return {c: v[start:stop] for c, v in self.table.items()}
         mine = self.order[start:stop]
         return {c: v[mine] for c, v in self.table.items()}
 
 
+def _distinct_ids(arrays: list[np.ndarray]) -> np.ndarray:
+    """The sorted distinct ids of several arrays, by marks in a table where the ids are small non-negative integers
+    (sale ids: linear time, where np.unique sorted the ~30 M ids of a 1 M-customer night's inputs in 2 s)."""
+    arrays = [a for a in arrays if len(a)]
+    if not arrays:
+        return np.zeros(0, dtype=np.int64)
+    low, high = min(int(a.min()) for a in arrays), max(int(a.max()) for a in arrays)
+    if low < 0 or high > 8 * sum(len(a) for a in arrays) + 1_000_000:
+        return np.unique(np.concatenate(arrays))
+    seen = np.zeros(high + 1, dtype=bool)
+    for a in arrays:
+        seen[a] = True
+    return np.flatnonzero(seen).astype(np.int64)
+
+
 def _prepare_days(inputs: ScoringInputs, config: ScoringConfig) -> list[_Day]:
-    sales = _Index(np.unique(np.concatenate([
+    sales = _Index(_distinct_ids([
         inputs.sale_profiles["sale_id"], inputs.open_sales["sale_id"], inputs.weights["sale_id"],
         inputs.window["sale_id"], inputs.similarity["sale_id"], inputs.similarity["neighbour_sale_id"],
-    ])))
+    ]))
     families = _sale_families(inputs, sales)
     by_day = {name: _Days(getattr(inputs, name)) for name in
               ("users", "open_sales", "popularity", "window", "similarity", "weights", "price_reference",

@@ -7,20 +7,16 @@
 -#}
 {%- set features = var('meta_features').keys() | list %}
 with top_10 as (
-    select r.*, {% for f in features %}f.{{ f }}{{ ', ' if not loop.last }}{% endfor %}
+    -- the picks' features, computed after the join: 8 M picks, not the 85 M scored pairs
+    select r.*, {{ meta_feature_columns() }}
     from {{ ref('int_home_page_picks') }} as r
-    inner join {{ ref('int_meta_features') }} as f
+    inner join {{ ref('int_candidate_features') }} as f
         on f.scored_for = r.scored_for and f.user_id = r.user_id and f.sale_id = r.sale_id
 ),
 
 weights as (
-    -- the served model's weight (coefficient / scale) and center per feature, pivoted to one row
-    select
-        {%- for f in features %}
-        coalesce(max(case when term = '{{ f }}' then coefficient / scale end), 0) as {{ f }}__weight,
-        coalesce(max(case when term = '{{ f }}' then center end), 0) as {{ f }}__center{{ ',' if not loop.last }}
-        {%- endfor %}
-    from {{ ref('int_meta_served') }}
+    -- the served model's weight (coefficient / scale) and center per feature, one row
+    select * from ({{ meta_model_weights() }}) as m
     where slot = 'served'
 ),
 
