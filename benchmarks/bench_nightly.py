@@ -69,6 +69,16 @@ def _split_landings(world: Path, workdir: Path, last_day: str) -> tuple[Path, Pa
     return before, last
 
 
+def _cpu_probe() -> float:
+    """Seconds for a fixed single-core loop: this machine's speed at the time (shared hosts vary, by 35% in an
+    hour once), to compare runs made at different times."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
 @contextlib.contextmanager
 def _prefect_server(home: Path) -> Iterator[str]:
     """A Prefect server on a free loopback port, with its database under `home`; yields its API URL."""
@@ -158,6 +168,7 @@ def _bench(args: argparse.Namespace) -> None:
         print(f"simulate: {wall:.1f}s, peak RSS {rss:.2f} GiB, {simulated['counts']['visits']:,} visits, "
               f"{simulated['n_images']:,} images ({simulated['photo_mode']}); load average {os.getloadavg()[0]:.1f}")
 
+    print(f"CPU probe (10 M-step Python loop, lower is faster): {_cpu_probe():.2f} s")
     night = simulated["first_scoring_date"]
     if args.previous_night:
         last_day = (date.fromisoformat(night) - timedelta(days=1)).isoformat()
@@ -169,7 +180,8 @@ def _bench(args: argparse.Namespace) -> None:
     if args.rerun:
         wall, rss, summary = _night(world, warehouse, night)
         _print("same night again", wall, rss, summary)
-    print(f"\nload average after: {os.getloadavg()[0]:.1f} (2 cores shared: compare runs with care)")
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}, CPU probe after: {_cpu_probe():.2f} s "
+          "(2 cores shared: compare runs with care)")
 
 
 if __name__ == "__main__":

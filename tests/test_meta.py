@@ -122,3 +122,12 @@ def test_a_night_never_learns_from_its_evaluation_days() -> None:
         for i, f in enumerate(("signal", "noise", "constant"))
     )
     np.testing.assert_allclose(logit, fit.decision(x), atol=1e-9)
+
+
+def test_the_variants_fitted_in_threads_are_the_fits_made_one_after_the_other() -> None:
+    data = examples(days=20, evaluation_days=5)
+    config = MetaConfig.parse(features="signal,noise,constant", image_features="noise", validation_days=4,
+                              grid="0.01,0.1,1")
+    one = train_night(data, START + timedelta(days=20), config, threads=1)
+    two = train_night(data, START + timedelta(days=20), config, threads=2)
+    assert one.num_rows == 7 and one.equals(two)  # rows in variant order, every value the same

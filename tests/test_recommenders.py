@@ -129,7 +129,21 @@ def test_features_of_an_example_ignore_events_on_or_after_its_day(
     examples = f"select example_on, user_id, sale_id, label, {FEATURES} from main.training_examples"
     before_day = _query(copy, examples + " where example_on <= ? order by all", [example_on])
     next_day = _query(copy, examples + " where example_on = ? order by all", [example_on + timedelta(days=1)])
+    daily = "select sale_id, visits from main.int_daily_visits where user_id = ? and visited_on = ? order by all"
+    buyer_day = _query(copy, daily, [user_id, example_on])
+    assert buyer_day  # the buyer visited that day already: the late visits add to counts that exist
     run_dbt(["build", "--exclude", "test_type:unit", "tag:images"], warehouse=copy)
+    # stg_visits appended the late batch, int_daily_visits recounted the days it touched: both equal a build from raw
+    assert _query(copy, "select user_id, sale_id, visited_at, visited_on, loaded_in_batch from main.stg_visits "
+                        "order by all") == _query(
+        copy, "select user_id, sale_id, visited_at, cast(visited_at as date), max(_batch_id) from raw.visits "
+              "group by all order by all")
+    assert _query(copy, "select user_id, sale_id, visited_on, visits, loaded_in_batch from main.int_daily_visits "
+                        "order by all") == _query(
+        copy, "select user_id, sale_id, cast(visited_at as date), count(*), max(_batch_id) from raw.visits "
+              "group by all order by all")
+    recounted = dict(_query(copy, daily, [user_id, example_on]))
+    assert all(recounted[sale] == visits + 3 for sale, visits in buyer_day)  # three late visits to each open sale
     assert _query(copy, examples + " where example_on <= ? order by all", [example_on]) == before_day
     # ...while the same events do change the features of the next day's examples: the test can fail.
     assert _query(copy, examples + " where example_on = ? order by all", [example_on + timedelta(days=1)]) != next_day
