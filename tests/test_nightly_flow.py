@@ -88,7 +88,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         run_nightly(landing=landing, warehouse=first.warehouse, serving=first.serving)
     result.bad_landing, result.bad_landing_outcome = caught.value, last_run(first.serving) or {}
 
-    # 2. A row written to raw behind ingest's back (a visit of an unknown sale): the relationships test fails.
+    # 2. A row written to raw behind ingest's back (a visit of an unknown sale, in a batch already staged): the
+    # incremental stg_visits skips it, and its completeness test fails the night.
     broken = work / "broken" / "vitrine.duckdb"
     broken.parent.mkdir()
     shutil.copy(first.warehouse, broken)
@@ -183,7 +184,7 @@ def test_a_bad_landing_file_fails_the_night_and_says_why(scenario: Scenario) -> 
 
 def test_a_failed_dbt_test_fails_the_night_at_the_gate_and_keeps_the_last_good_night(scenario: Scenario) -> None:
     message = str(scenario.failed_test)
-    assert "quality gate" in message and "relationships_stg_visits_sale_id" in message
+    assert "quality gate" in message and "stg_visits_hold_every_raw_visit" in message
     assert scenario.failed_test_outcome["failed_step"] == "quality gate"
     assert str(scenario.first.run_date) in scenario.failed_test_outcome["still_served"]
     assert scenario.served_after_failures == scenario.first.summary["run_id"]

@@ -6,12 +6,18 @@
   the words of seeds/explanation_phrases.csv ("{theme}" becomes the sale's main theme).
 -#}
 {%- set features = var('meta_features').keys() | list %}
-with top_10 as (
-    -- the picks' features, computed after the join: 8 M picks, not the 85 M scored pairs
-    select r.*, {{ meta_feature_columns() }}
+with picked as (
+    -- the picks' rows of int_candidate_features: their features are computed after the join (8 M picks, not
+    -- the 85 M scored pairs), over this one relation, where the feature expressions name its columns
+    select f.*, r.rank, r.meta_score, r.model_version
     from {{ ref('int_home_page_picks') }} as r
     inner join {{ ref('int_candidate_features') }} as f
         on f.scored_for = r.scored_for and f.user_id = r.user_id and f.sale_id = r.sale_id
+),
+
+top_10 as (
+    select scored_for, user_id, rank, sale_id, meta_score, model_version, {{ meta_feature_columns() }}
+    from picked
 ),
 
 weights as (
