@@ -138,16 +138,15 @@ def main() -> None:
     parser.add_argument("--prefect-server", action="store_true",
                         help="run the nights against a Prefect server started first (as in production)")
     args = parser.parse_args()
+    args.workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
     with contextlib.ExitStack() as stack:
         if args.prefect_server:
-            workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
-            os.environ["PREFECT_API_URL"] = stack.enter_context(_prefect_server(workdir / "prefect-server"))
-            args.workdir = workdir
+            os.environ["PREFECT_API_URL"] = stack.enter_context(_prefect_server(args.workdir / "prefect-server"))
         _bench(args)
 
 
 def _bench(args: argparse.Namespace) -> None:
-    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="vitrine-bench-nightly-"))).resolve()
+    workdir = args.workdir
     world, warehouse = workdir / "world", workdir / "wh" / "vitrine.duckdb"
     shutil.rmtree(warehouse.parent / "serving", ignore_errors=True)
     warehouse.unlink(missing_ok=True)
