@@ -48,7 +48,7 @@ class Scenario:
 
 def _kill_midway(first: FirstNight) -> str:
     """Run `vitrine nightly` for the same night in its own process group; SIGKILL the group (the flow and its
-    temporary Prefect server) once a third of the dbt build's models are built, while dbt writes the warehouse.
+    temporary Prefect server) once a third of the dbt build's nodes are done, while dbt writes the warehouse.
     Returns the run's output."""
     env = {**os.environ, "VITRINE_PROGRESS": "log", "PREFECT_HOME": str(TEST_PREFECT_HOME) + "-killed"}
     command = [sys.executable, "-m", "vitrine.cli", "nightly", "--warehouse", str(first.warehouse),
@@ -62,7 +62,7 @@ def _kill_midway(first: FirstNight) -> str:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
-            done = re.search(r"dbt build: models: (\d+)/(\d+) models", line)
+            done = re.search(r"dbt build: nodes: (\d+)/(\d+) nodes", line)
             if done and 3 * int(done[1]) >= int(done[2]):
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
@@ -191,7 +191,7 @@ def test_a_failed_dbt_test_fails_the_night_at_the_gate_and_keeps_the_last_good_n
 
 
 def test_a_killed_run_never_serves_half_a_night_and_the_next_run_succeeds(scenario: Scenario) -> None:
-    assert "dbt build: models: " in scenario.killed_output and "publish" not in scenario.killed_output
+    assert "dbt build: nodes: " in scenario.killed_output and "publish" not in scenario.killed_output
     assert scenario.served_after_kill == scenario.first.summary["run_id"]
     assert scenario.problems_after_kill == []  # what is served is complete and matches its manifest
     assert scenario.rerun["status"] == "published"  # the warehouse the killed run was writing is fine

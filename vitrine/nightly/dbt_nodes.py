@@ -1,74 +1,162 @@
 """dbt inside the nightly flow, each node (model, seed, test, unit test) its own Prefect task run.
 
-prefect-dbt's PrefectDbtRunner wraps dbt's programmatic API (dbtRunner) with callbacks: a NodeStart event opens a
-task run for the node, NodeFinished ends it (Failed for an error or a failed test), and dbt's log lines go to that
-task run's logs. It installs cleanly beside dbt-core 1.11.16 and prefect 3.9.1, so it is used rather than callbacks
-of our own. Like vitrine.dbt_runner.run_dbt, this points the profile at the warehouse (VITRINE_WAREHOUSE), uses
-cautious indirect selection for partial builds, and closes dbt-duckdb's database afterwards.
+dbt runs through its programmatic API (dbtRunner) in a worker thread. A callback passes its NodeStart and
+NodeFinished events back to the flow step's thread through a queue; there each node that starts becomes a Prefect
+task run named after it (`model int_open_sales`, `test not_null_stg_visits_user_id`), submitted to a thread-pool
+task runner. The task run waits for its node, logs dbt's result line, and fails when the node errored or its test
+failed. dbt's own console output is off (the task runs carry it); its log file and target/ artifacts are as usual.
+
+Why not prefect-dbt's PrefectDbtRunner, which this replaced: each of its node task runs started in a bare thread
+and rebuilt Prefect's settings and run context from a serialized copy, twice, ~0.2 s of CPU per node on the cores
+that dbt and DuckDB need. On a 2,000-customer world (216 nodes) its dbt build took 62.7 s where plain `dbt build`
+took 17.5 s; on the 1 M-customer night, 326.5 s against 252.0 s. Prefect's ThreadPoolTaskRunner hands its tasks
+the step's context (contextvars) instead, which costs nothing to rebuild.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR
+from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR, disable_telemetry
 from vitrine.dbt_runner import DbtError, DbtRun, _node_results, dbt_on_warehouse, with_cautious_selection
 from vitrine.progress import Tracker, progress
 
 logger = logging.getLogger("vitrine.nightly")
 
+FAILED = frozenset({"error", "fail", "runtime error"})
+# At most dbt's threads of nodes run at once; a few more task runs may be queued behind nodes that finished already.
+TASK_THREADS = 4
+# How often the step's thread wakes while it waits for dbt's events (a Prefect timeout interrupts it then).
+POLL_SECONDS = 0.5
+
+
+class DbtNodeFailed(RuntimeError):
+    """A dbt node errored or its test failed (the node's task run ends Failed; the quality gate decides the night)."""
+
+
+@dataclass
+class _Node:
+    """One dbt node as the flow sees it: set by dbt's events, awaited by its task run."""
+
+    unique_id: str
+    resource_type: str
+    name: str
+    status: str = ""
+    message: str = ""
+    seconds: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def task_run_name(self) -> str:
+        return f"{self.resource_type} {self.name}"
+
+    def finish(self, status: str, message: str, seconds: float) -> None:
+        self.status, self.message, self.seconds = status, message, seconds
+        self.done.set()
+
+
+def _await_node(node: _Node) -> str:
+    """The body of a node's task run: wait for dbt to finish the node; fail when it failed."""
+    from prefect import get_run_logger
+
+    node.done.wait()
+    line = f"{node.status} {node.task_run_name} in {node.seconds:.2f}s" + (f": {node.message}" if node.message else "")
+    get_run_logger().info(line)
+    if node.status in FAILED:
+        raise DbtNodeFailed(f"{node.unique_id}: {node.status}: {node.message}")
+    return node.status
+
+
+def _events_callback(events: queue.Queue[tuple[str, Any]]) -> Any:
+    """dbt's event callback (called on dbt's threads): forward only what the flow needs, as plain values."""
+
+    def callback(event: Any) -> None:
+        name = event.info.name
+        if name == "NodeStart":
+            info = event.data.node_info
+            events.put(("start", (info.unique_id, info.resource_type, info.node_name)))
+        elif name == "NodeFinished":
+            info, result = event.data.node_info, event.data.run_result
+            status = result.status or info.node_status
+            events.put(("finish", (info.unique_id, info.resource_type, info.node_name, status, result.message,
+                                   float(result.execution_time))))
+        elif name == "ConcurrencyLine":
+            events.put(("count", event.data.node_count))
+
+    return callback
+
 
 def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
     """Run `dbt ARGS` against `warehouse` with a Prefect task run per node; return every node's result.
 
-    Does not raise on a failed node or test (the quality gate decides); raises DbtError when dbt itself could not run
-    (a parse or compilation error, an unreachable warehouse).
+    Call it inside a flow or task run. Does not raise on a failed node or test (the quality gate decides); raises
+    DbtError when dbt itself could not run (a parse or compilation error, an unreachable warehouse).
     """
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+    from dbt.cli.main import dbtRunner
+    from prefect import task
+    from prefect.futures import wait
+    from prefect.task_runners import ThreadPoolTaskRunner
 
-    command = with_cautious_selection(args)
-    settings = PrefectDbtSettings(project_dir=DBT_PROJECT_DIR, profiles_dir=PROFILES_DIR)
-    runner = PrefectDbtRunner(settings=settings, raise_on_failure=False)
-    state: dict[str, Any] = {}
+    disable_telemetry()
+    command = [*with_cautious_selection(args), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+               str(PROFILES_DIR), "--log-level", "none"]
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    outcome: dict[str, Any] = {}
 
-    @runner.on_run_start
-    def _start(ctx: Any) -> None:
-        state["bar"] = progress(f"{label}: models", total=_expected_models(ctx.owner.manifest, args), unit="models")
-        state["tracker"] = state["bar"].__enter__()
-
-    @runner.post_model
-    def _model_done(ctx: Any) -> None:
-        tracker: Tracker | None = state.get("tracker")
-        if tracker is not None:
-            tracker.advance()
-
-    with dbt_on_warehouse(warehouse):
+    def invoke() -> None:
         try:
-            result = runner.invoke(command)
-        except ValueError as exc:  # prefect-dbt raises ValueError when dbt returns an exception
-            raise DbtError(f"`dbt {' '.join(args)}` could not run: {exc}") from exc
+            outcome["result"] = dbtRunner(callbacks=[_events_callback(events)]).invoke(command)
+        except BaseException as exc:  # handed to the step's thread, which raises it
+            outcome["error"] = exc
         finally:
-            if "bar" in state:
-                state["bar"].__exit__(None, None, None)
+            events.put(("end", None))
+
+    node_task = task(_await_node, cache_policy=None, persist_result=False)
+    nodes: dict[str, _Node] = {}
+    futures = []
+    with dbt_on_warehouse(warehouse), ThreadPoolTaskRunner(max_workers=TASK_THREADS) as runner:
+        worker = threading.Thread(target=invoke, name=f"dbt {label}", daemon=True)
+        worker.start()
+        bar: Any = None
+        tracker: Tracker | None = None
+        try:
+            while True:
+                try:
+                    kind, payload = events.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                if kind == "end":
+                    break
+                if kind == "count" and bar is None:
+                    bar = progress(f"{label}: nodes", total=int(payload), unit="nodes")
+                    tracker = bar.__enter__()
+                elif kind == "start":
+                    node = nodes.setdefault(payload[0], _Node(*payload))
+                    named = node_task.with_options(name=node.task_run_name, task_run_name=node.task_run_name)
+                    futures.append(runner.submit(named, {"node": node}))
+                elif kind == "finish":
+                    unique_id, resource_type, name, status, message, seconds = payload
+                    nodes.setdefault(unique_id, _Node(unique_id, resource_type, name)).finish(status, message, seconds)
+                    if tracker is not None:
+                        tracker.advance()
+        finally:
+            for node in nodes.values():  # never leave a task run waiting (dbt ended or this step was interrupted)
+                if not node.done.is_set():
+                    node.finish("error", "dbt ended before the node finished", 0.0)
+            if bar is not None:
+                bar.__exit__(None, None, None)
+        worker.join()
+        wait(futures)
+    if "error" in outcome:
+        raise DbtError(f"`dbt {' '.join(args)}` could not run: {outcome['error']}") from outcome["error"]
+    result = outcome["result"]
+    if result.result is None and result.exception is not None:
+        raise DbtError(f"`dbt {' '.join(args)}` could not run: {result.exception}")
     run = DbtRun(command=["dbt", *args], success=bool(result.success), nodes=_node_results(result.result))
     logger.info("%s: %s", label, ", ".join(f"{k} {v}" for k, v in sorted(run.counts().items())))
     return run
-
-
-def _expected_models(manifest: Any, args: list[str]) -> int | None:
-    """How many models the night's two selections build (for the progress total); None for other selections."""
-    models = {uid: node for uid, node in manifest.nodes.items() if uid.startswith("model.")}
-    tagged = {uid for uid, node in models.items() if "images" in node.tags}
-    if args[1:3] == ["--select", "+tag:images"]:
-        seen, todo = set(), list(tagged)
-        while todo:
-            uid = todo.pop()
-            if uid in models and uid not in seen:
-                seen.add(uid)
-                todo.extend(models[uid].depends_on.nodes)
-        return len(seen)
-    if args[1:3] == ["--exclude", "tag:images"]:
-        return len(models) - len(tagged)
-    return None
