@@ -82,6 +82,34 @@ def test_dbt_tests_catch_a_broken_foreign_key(built: tuple[Path, Path, object], 
         run_dbt(["build", "--select", "stg_visits", "stg_sales", "--full-refresh"], warehouse=copy)
 
 
+def test_each_scored_pair_key_is_tested_once_tonight_by_recommender_scores(
+    built: tuple[Path, Path, object], tmp_path: Path,
+) -> None:
+    """int_candidate_features' key test covers the days before tonight; tonight's rows are recommender_scores' (a
+    view of them) and its key test: a duplicate on either side fails exactly the test that covers it."""
+    warehouse, _, _ = built
+    key_tests = {"int_candidate_features": "test.vitrine.unique_combination_of_columns_int_candidate_features_",
+                 "recommender_scores": "test.vitrine.unique_combination_of_columns_recommender_scores_"}
+
+    def failing_key_tests(day_role: str) -> set[str]:
+        copy = tmp_path / f"{day_role}.duckdb"
+        copy.write_bytes(warehouse.read_bytes())
+        with duckdb.connect(str(copy)) as con:
+            con.execute(
+                "insert into main.int_candidate_features select f.* from main.int_candidate_features as f "
+                f"inner join main.int_scoring_days as d using (scored_for) where d.{day_role} limit 1"
+            )
+        # int_scoring_days too: the key test of the days before tonight reads it (cautious indirect selection)
+        run = run_dbt(["test", "--select", "int_candidate_features", "recommender_scores", "int_scoring_days"],
+                      warehouse=copy, raise_on_failure=False)
+        assert {n.status for n in run.nodes} <= {"pass", "fail"}
+        return {model for model, prefix in key_tests.items()
+                for n in run.nodes if n.unique_id.startswith(prefix) and n.status == "fail"}
+
+    assert failing_key_tests("is_nightly") == {"recommender_scores"}
+    assert failing_key_tests("is_evaluation") == {"int_candidate_features"}
+
+
 def test_source_freshness_passes_right_after_ingest(built: tuple[Path, Path, object]) -> None:
     warehouse, _, _ = built
     run = run_dbt(["source", "freshness"], warehouse=warehouse)
