@@ -12,6 +12,9 @@ from typing import Any
 
 from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR, disable_telemetry, warehouse_path
 
+# The statuses of a node that failed: a model or seed that errored, a test that failed or could not run.
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
 
 class DbtError(RuntimeError):
     """A dbt command failed: a model errored or a test failed."""
@@ -37,7 +40,7 @@ class DbtRun:
         return dict(Counter(f"{n.resource_type}:{n.status}" for n in self.nodes))
 
     def failures(self) -> list[NodeResult]:
-        return [n for n in self.nodes if n.status in {"error", "fail", "runtime error"}]
+        return [n for n in self.nodes if n.status in FAILED_STATUSES]
 
 
 def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure: bool = True) -> DbtRun:

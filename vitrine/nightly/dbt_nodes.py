@@ -23,12 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR, disable_telemetry
-from vitrine.dbt_runner import DbtError, DbtRun, _node_results, dbt_on_warehouse, with_cautious_selection
+from vitrine.dbt_runner import (
+    FAILED_STATUSES,
+    DbtError,
+    DbtRun,
+    _node_results,
+    dbt_on_warehouse,
+    with_cautious_selection,
+)
 from vitrine.progress import Tracker, progress
 
 logger = logging.getLogger("vitrine.nightly")
 
-FAILED = frozenset({"error", "fail", "runtime error"})
 # At most dbt's threads of nodes run at once; a few more task runs may be queued behind nodes that finished already.
 TASK_THREADS = 4
 # How often the step's thread wakes while it waits for dbt's events (a Prefect timeout interrupts it then).
@@ -67,7 +73,7 @@ def _await_node(node: _Node) -> str:
     node.done.wait()
     line = f"{node.status} {node.task_run_name} in {node.seconds:.2f}s" + (f": {node.message}" if node.message else "")
     get_run_logger().info(line)
-    if node.status in FAILED:
+    if node.status in FAILED_STATUSES:
         raise DbtNodeFailed(f"{node.unique_id}: {node.status}: {node.message}")
     return node.status
 
