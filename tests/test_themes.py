@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vitrine.themes import fit_themes, image_theme_shares, tag_matrix, tag_slug, theme_name, themes_from_rows
+from vitrine.themes import fit_themes, image_theme_shares, tag_matrix, tag_words, theme_name, themes_from_rows
 from vitrine.themes.fit import themes_to_rows
 
 SCENES = {
@@ -71,14 +71,48 @@ def test_the_planted_scenes_are_found(fitted) -> None:
     assert found >= 11, f"only {found} of 12 planted scenes recovered: {themes.names}"
 
 
-def test_names_are_the_top_three_tags_as_slugs(fitted) -> None:
+def test_names_are_the_top_three_tags_in_words(fitted) -> None:
     themes, _ = fitted
     for t, name in enumerate(themes.names):
-        assert name == theme_name(themes.top_tags(t, 3))
-        assert name == name.lower() and " " not in name and "/" not in name
+        top = themes.top_tags(t, 3)
+        assert name == theme_name(top)
+        assert name.split(", ") == [tag.replace("/", " ") for tag in top]
+        assert "_" not in name and "/" not in name
     assert len(set(themes.names)) == len(themes.names)
-    assert tag_slug("swimming pool/outdoor") == "swimming_pool_outdoor"
-    assert theme_name(["a", "b", "c"], taken={"a_b_c", "a_b_c_2"}) == "a_b_c_3"
+    assert "swimming pool outdoor" in " / ".join(themes.names)  # the planted 'swimming pool/outdoor' tag
+    assert tag_words("swimming_pool/outdoor") == "swimming pool outdoor"
+    assert tag_words("Egyptian_cat") == "Egyptian cat"
+    assert theme_name(["coast", "harbor", "lighthouse", "boat_deck"]) == "coast, harbor, lighthouse"
+    assert theme_name(["swimming_pool/outdoor", "golf_course"]) == "swimming pool outdoor, golf course"
+    # two class ids that read the same are named once
+    assert theme_name(["hot_spring", "hot spring", "valley"]) == "hot spring, valley"
+    taken = {"coast, harbor, lighthouse", "coast, harbor, lighthouse (2)"}
+    assert theme_name(["coast", "harbor", "lighthouse"], taken=taken) == "coast, harbor, lighthouse (3)"
+    assert theme_name([]) == "theme"
+
+
+def test_two_themes_with_the_same_top_tags_get_unique_names() -> None:
+    """Two planted scenes that share their three strongest tags: the second theme's name gets a ' (2)'."""
+    rows = []
+    for image_id in range(1, 201):
+        shared = ["coast", "harbor", "lighthouse"]
+        own = ["boat_deck", "river", "iceberg"] if image_id % 2 else ["abbey", "palace", "courtyard"]
+        for rank, tag in enumerate(shared + own[: 1 + image_id % 3], start=1):
+            rows.append({"image_id": image_id, "label": tag, "probability": 1.0 / rank})
+    themes, _ = fit_themes(tag_matrix(pd.DataFrame(rows), "probability"), 2, seed=0)
+    assert len(themes) == 2
+    assert [set(themes.top_tags(t, 3)) for t in range(2)] == [{"coast", "harbor", "lighthouse"}] * 2
+    assert sorted(themes.names) == ["coast, harbor, lighthouse", "coast, harbor, lighthouse (2)"]
+
+
+def test_a_name_of_the_old_format_is_not_kept_by_the_next_night(fitted, labels: pd.DataFrame) -> None:
+    """A previous fit whose names are underscored slugs (before names were words) is renamed, ids kept."""
+    from dataclasses import replace
+
+    themes, _ = fitted
+    slugged = replace(themes, names=tuple(name.replace(", ", "_").replace(" ", "_") for name in themes.names))
+    tomorrow, _ = fit_themes(tag_matrix(labels, "tfidf"), 12, previous=slugged)
+    assert dict(zip(tomorrow.ids, tomorrow.names, strict=True)) == dict(zip(themes.ids, themes.names, strict=True))
 
 
 def test_a_rerun_on_the_same_data_gives_the_same_ids_names_and_weights(labels: pd.DataFrame, fitted) -> None:

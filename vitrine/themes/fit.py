@@ -16,7 +16,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF, non_negative_factorization
 
 from vitrine.themes.matrix import TagMatrix
-from vitrine.themes.naming import theme_name
+from vitrine.themes.naming import names_tags, theme_name
 
 MAX_ITER = 500
 TOL = 1e-4  # scikit-learn's default; 1e-5 took 2.4x the iterations for the same reconstruction error
@@ -114,7 +114,8 @@ def fit_themes(x: TagMatrix, k: int, previous: Themes | None = None, seed: int =
         row = h[t]
         top = [x.tags[j] for j in sorted(range(len(x.tags)), key=lambda j: (-row[j], x.tags[j]))[:3] if row[j] > 0]
         before = kept_names.get(theme_id)
-        if before is not None and before[0] == frozenset(top) and before[1] not in taken:
+        if (before is not None and before[0] == frozenset(top) and before[1] not in taken
+                and names_tags(before[1], top)):
             name = before[1]
         else:
             name = theme_name(top, taken)
