@@ -1,11 +1,27 @@
-"""Labelled image sets for transfer learning: class folders or a ``image,labels`` CSV, and reproducible splits.
+"""Labelled image sets for transfer learning: class folders, an ``image,labels`` CSV or both, and reproducible splits.
 
-Two layouts are read by :func:`read_dataset`:
+Three layouts are read by :func:`read_dataset`:
 
 - a folder with one sub-folder per class (``photos/sea/1.jpg``, ``photos/forest/7.png``): single label, the
   class names are the sub-folder names (sorted), every image file below a class folder belongs to it;
-- a CSV file (or a folder holding ``labels.csv``) with a header ``image,labels``: ``image`` is a path relative
-  to the CSV's folder (or absolute), ``labels`` the image's labels separated by ``|`` (may be empty): multilabel.
+- a CSV file (or a folder holding ``labels.csv`` and at most one sub-folder with images) with a header
+  ``image,labels``: ``image`` is a path relative to the CSV's folder (or absolute), ``labels`` the image's labels
+  separated by ``|`` (may be empty): multilabel, the classes are the labels used;
+- class folders *and* ``labels.csv`` (a folder holding ``labels.csv`` beside at least two sub-folders with
+  images): multilabel. Every image below a class folder carries its folder's class plus the labels that
+  ``labels.csv`` lists for it (a label may be a tag that names no folder; an image without a row keeps its
+  folder's class alone). ``image`` paths are relative to the dataset folder (``./`` and ``..`` are normalised,
+  an absolute path inside the folder is made relative). A row may also name an image that lies in no class
+  folder (every sub-folder holding images is a class folder, so such an image lies in the dataset folder itself
+  or outside it): it is taken when its file exists, with the row's labels alone (none: an image with no label).
+  Every row's file must exist: a missing one raises :class:`DatasetError` naming the CSV file and line. The
+  classes are the folder names and the tags, sorted. A ``labels.csv`` holding the header alone turns plain class
+  folders into a multilabel dataset (one label an image), which is what ``mode="multi"`` does without the file.
+  To read such a CSV without its folders, pass the CSV file itself.
+
+``mode`` (``"single"`` / ``"multi"``) overrides the layout's: ``"multi"`` reads class folders as multilabel (one
+label an image: a sigmoid head can be trained on single-label folders), ``"single"`` accepts a CSV or combined
+dataset only when every image has exactly one label.
 
 Image ids are the paths relative to the dataset root, in POSIX form (``sea/1.jpg``).
 
@@ -13,7 +29,8 @@ Image ids are the paths relative to the dataset root, in POSIX form (``sea/1.jpg
 in multilabel mode the image's rarest label) images are ordered by ``sha256(salt:seed:image id)`` and the first
 ``round(n * test_fraction)`` are the test part, the rest the train part. The order depends on the image id
 alone, so adding a photo moves no other photo across the cut. The same rule (another salt) makes the
-validation split of :func:`~vitrine.vision.transfer.head.train_head`.
+validation split of :func:`~vitrine.vision.transfer.head.train_head`. Class folders read as multilabel have
+the same strata, hence the same split, as in single-label mode.
 """
 
 from __future__ import annotations
@@ -21,9 +38,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -43,6 +61,7 @@ __all__ = [
 ]
 
 Mode = Literal["single", "multi"]
+MODES: Final[tuple[Mode, ...]] = ("single", "multi")
 Part = Literal["all", "train", "test"]
 CSV_NAME: Final = "labels.csv"
 LABEL_SEPARATOR: Final = "|"
@@ -149,29 +168,43 @@ def _is_image(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def _read_folders(root: Path) -> LabelledImages:
-    images: list[str] = []
-    labels: list[tuple[str, ...]] = []
-    classes: list[str] = []
+def _class_folders(root: Path) -> list[tuple[str, list[Path]]]:
+    """The non-hidden sub-folders of ``root`` holding images, sorted, each with its image files (sorted)."""
+    found: list[tuple[str, list[Path]]] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(
             p for p in folder.rglob("*") if _is_image(p) and not any(q.startswith(".") for q in p.parts)
         )
-        if not files:
-            continue
-        classes.append(folder.name)
+        if files:
+            found.append((folder.name, files))
+    return found
+
+
+def _read_folders(root: Path, folders: list[tuple[str, list[Path]]]) -> LabelledImages:
+    images: list[str] = []
+    labels: list[tuple[str, ...]] = []
+    for name, files in folders:
         for file in files:
             images.append(file.relative_to(root).as_posix())
-            labels.append((folder.name,))
-    if len(classes) < 2:
+            labels.append((name,))
+    if len(folders) < 2:
         raise DatasetError(
-            f"{root}: found {len(classes)} class folder(s) with images; single-label training needs one "
+            f"{root}: found {len(folders)} class folder(s) with images; single-label training needs one "
             f"sub-folder per class (at least 2), or give a CSV {CSV_NAME} with columns image,labels"
         )
-    return LabelledImages(root=root, images=tuple(images), labels=tuple(labels), classes=tuple(classes), mode="single")
+    classes = tuple(name for name, _ in folders)
+    return LabelledImages(root=root, images=tuple(images), labels=tuple(labels), classes=classes, mode="single")
 
 
-def _read_csv(path: Path) -> LabelledImages:
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    image: str
+    labels: tuple[str, ...]
+
+
+def _csv_rows(path: Path) -> list[_Row]:
+    """The rows of an ``image,labels`` CSV (header checked, empty or repeated image paths refused)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -180,8 +213,7 @@ def _read_csv(path: Path) -> LabelledImages:
     fields = [f.strip() for f in reader.fieldnames or []]
     if "image" not in fields or "labels" not in fields:
         raise DatasetError(f"{path.name}: the header must name the columns image,labels (got {','.join(fields)})")
-    images: list[str] = []
-    labels: list[tuple[str, ...]] = []
+    rows: list[_Row] = []
     seen: set[str] = set()
     for number, row in enumerate(reader, start=2):
         row = {(k or "").strip(): v for k, v in row.items()}
@@ -193,28 +225,108 @@ def _read_csv(path: Path) -> LabelledImages:
         seen.add(image)
         raw = row.get("labels") or ""
         names = [name.strip() for name in raw.split(LABEL_SEPARATOR)]
-        images.append(image)
-        labels.append(tuple(dict.fromkeys(name for name in names if name)))
-    if not images:
+        rows.append(_Row(number, image, tuple(dict.fromkeys(name for name in names if name))))
+    return rows
+
+
+def _read_csv(path: Path) -> LabelledImages:
+    rows = _csv_rows(path)
+    if not rows:
         raise DatasetError(f"{path.name}: no images listed")
+    labels = tuple(row.labels for row in rows)
     classes = tuple(sorted({label for row in labels for label in row}))
     if not classes:
         raise DatasetError(f"{path.name}: no image has a label")
-    return LabelledImages(root=path.parent, images=tuple(images), labels=tuple(labels), classes=classes, mode="multi")
+    images = tuple(row.image for row in rows)
+    return LabelledImages(root=path.parent, images=images, labels=labels, classes=classes, mode="multi")
 
 
-def read_dataset(photos: str | Path) -> LabelledImages:
-    """Read a class-folder dataset or a multilabel CSV (see the module docstring)."""
+def _image_id(root: Path, image: str) -> str:
+    """``image`` (a CSV cell) as an image id: relative to ``root`` in POSIX form where it lies below it."""
+    path = Path(image)
+    if path.is_absolute():
+        try:
+            return path.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            try:
+                return path.relative_to(root.absolute()).as_posix()
+            except ValueError:
+                return path.as_posix()
+    return Path(os.path.normpath(image)).as_posix()
+
+
+def _read_combined(root: Path, csv_path: Path, folders: list[tuple[str, list[Path]]]) -> LabelledImages:
+    """Class folders plus the extra labels of ``csv_path`` (see the module docstring): multilabel."""
+    images: list[str] = []
+    labels: list[list[str]] = []
+    position: dict[str, int] = {}
+    for name, files in folders:
+        for file in files:
+            position[file.relative_to(root).as_posix()] = len(images)
+            images.append(file.relative_to(root).as_posix())
+            labels.append([name])
+    folder_names = {name for name, _ in folders}
+    listed: dict[str, int] = {}
+    for row in _csv_rows(csv_path):
+        image = _image_id(root, row.image)
+        if image in listed:
+            raise DatasetError(
+                f"{csv_path}:{row.line}: image {row.image!r} is the image of line {listed[image]} ({image})"
+            )
+        listed[image] = row.line
+        if image in position:
+            labels[position[image]].extend(row.labels)
+            continue
+        file = root / image
+        if not file.is_file():
+            raise DatasetError(f"{csv_path}:{row.line}: image {row.image!r} not found (no file {file})")
+        parts = image.split("/")
+        in_folder = not Path(image).is_absolute() and len(parts) > 1 and parts[0] in folder_names
+        position[image] = len(images)
+        images.append(image)
+        labels.append([parts[0], *row.labels] if in_folder else list(row.labels))
+    label_sets = tuple(tuple(dict.fromkeys(names)) for names in labels)
+    classes = tuple(sorted({label for names in label_sets for label in names}))
+    return LabelledImages(root=root, images=tuple(images), labels=label_sets, classes=classes, mode="multi")
+
+
+def _with_mode(dataset: LabelledImages, mode: Mode | None, source: Path) -> LabelledImages:
+    if mode is None or mode == dataset.mode:
+        return dataset
+    if mode == "multi":
+        return replace(dataset, mode="multi")
+    for image, labels in zip(dataset.images, dataset.labels, strict=True):
+        if len(labels) != 1:
+            raise DatasetError(
+                f"{source}: image {image} has {len(labels)} labels ({', '.join(labels) or 'none'}); "
+                "single-label mode needs exactly one label an image"
+            )
+    used = {labels[0] for labels in dataset.labels}
+    return replace(dataset, classes=tuple(name for name in dataset.classes if name in used), mode="single")
+
+
+def read_dataset(photos: str | Path, mode: Mode | None = None) -> LabelledImages:
+    """Read class folders, a multilabel CSV, or class folders with a ``labels.csv`` (see the module docstring).
+
+    ``mode``: None (default) takes the layout's mode; ``"multi"`` reads class folders as multilabel;
+    ``"single"`` accepts a multilabel layout only when every image has exactly one label.
+    """
+    if mode not in (None, *MODES):
+        raise DatasetError(f"mode must be one of {', '.join(MODES)} (or None for the layout's), got {mode!r}")
     path = Path(photos)
     if path.is_file():
         if path.suffix.lower() != ".csv":
             raise DatasetError(f"{path}: give a folder of class folders or a .csv file with columns image,labels")
-        return _read_csv(path)
+        return _with_mode(_read_csv(path), mode, path)
     if not path.is_dir():
         raise DatasetError(f"no dataset at {path}")
-    if (path / CSV_NAME).is_file():
-        return _read_csv(path / CSV_NAME)
-    return _read_folders(path)
+    csv_path = path / CSV_NAME
+    folders = _class_folders(path)
+    if csv_path.is_file():
+        if len(folders) >= 2:
+            return _with_mode(_read_combined(path, csv_path, folders), mode, path)
+        return _with_mode(_read_csv(csv_path), mode, path)
+    return _with_mode(_read_folders(path, folders), mode, path)
 
 
 def _rank_key(salt: str, seed: int, image: str) -> str:
