@@ -6,7 +6,15 @@ head was *not* trained on), embeds them with the head's backbone and scores the 
 
 - single label: top-1 and top-k (k = 5, or the class count if smaller) accuracy, per-class top-1 accuracy
   (recall) and the confusion matrix (rows: true class, columns: predicted class, counts);
-- multilabel: precision, recall and F1, micro and macro averaged, per class too, at a threshold of 0.5.
+- multilabel: precision, recall and F1, micro and macro averaged, and per label (tag) its support (images
+  carrying it), predictions, true positives, precision, recall and F1, at a threshold of 0.5. A label never
+  predicted has precision 0 and one with no support recall 0 in the numbers and the macro averages; the text
+  table shows ``-`` for them.
+
+The images are read with the head's mode (:func:`~vitrine.vision.transfer.datasets.read_dataset` ``mode``), so a
+multilabel head trained on class folders, with or without a ``labels.csv`` of extra tags, is scored on either
+layout. Labels of the images that the head does not know are listed (``unknown_labels``) and left out of the
+scores; the head's labels absent from the images have support 0.
 """
 
 from __future__ import annotations
@@ -109,12 +117,14 @@ class EvalReport:
                 f"F1 {self.f1_micro:.3f} | macro P {self.precision_macro:.3f} R {self.recall_macro:.3f} "
                 f"F1 {self.f1_macro:.3f}"
             )
-            lines.append(f"{'label':<{width}}  support  precision  recall     f1")
+            lines.append(f"{'label':<{width}}  support  predicted  correct  precision  recall     f1")
             for name in self.classes:
                 row = self.per_class[name]
+                precision = f"{row['precision']:>9.3f}" if row["predicted"] else f"{'-':>9}"
+                recall = f"{row['recall']:>6.3f}" if row["support"] else f"{'-':>6}"
                 lines.append(
-                    f"{name:<{width}}  {int(row['support']):>7}  {row['precision']:>9.3f}  {row['recall']:>6.3f}"
-                    f"  {row['f1']:>5.3f}"
+                    f"{name:<{width}}  {int(row['support']):>7}  {int(row['predicted']):>9}  {int(row['tp']):>7}"
+                    f"  {precision}  {recall}  {row['f1']:>5.3f}"
                 )
             if self.unknown_labels:
                 lines.append(f"labels unknown to the model (ignored): {', '.join(self.unknown_labels[:20])}")
@@ -186,6 +196,9 @@ def score_predictions(
         name: {
             "support": int(tp[i] + fn[i]),
             "predicted": int(tp[i] + fp[i]),
+            "tp": int(tp[i]),
+            "fp": int(fp[i]),
+            "fn": int(fn[i]),
             "precision": float(precision[i]),
             "recall": float(recall[i]),
             "f1": float(f1[i]),
@@ -223,15 +236,18 @@ def evaluate_head(
     ``split``: None (default) scores the part the head was not trained on: ``test`` of its stored split when it
     was trained on ``train`` (and the other way round), else every image; or ``all`` / ``train`` / ``test`` of
     the split stored in the model folder. ``backbone``: an already loaded backbone of the same version; else it
-    is loaded with ``weights`` / ``class_list`` or, when not given, the files recorded at training.
+    is loaded with ``weights`` / ``class_list`` or, when not given, the files recorded at training. The images are
+    read in the head's mode: a multilabel head is scored on class folders too, a single-label head on a CSV whose
+    images have one label each.
     """
     labeller = HeadLabeller.load(model, backbone=backbone, weights=weights, class_list=class_list)
     info = labeller.info
     stored = info.split
     spec = stored.complement() if split is None else SplitSpec(split, stored.seed, stored.test_fraction)
-    dataset = read_dataset(photos)
-    if dataset.mode != info.mode:
-        raise DatasetError(f"the model is {info.mode} label, the images at {photos} are {dataset.mode} label")
+    try:
+        dataset = read_dataset(photos, mode=info.mode)
+    except DatasetError as exc:
+        raise DatasetError(f"the model is {info.mode} label: {exc}") from exc
     part = split_dataset(dataset, spec)
     features = embed_images(part.items(), labeller.backbone, cache=cache, batch_size=batch_size)
     scored = part.subset(features.positions)
