@@ -1,5 +1,6 @@
 """Image labelling inside the dbt build: bad files never stop the run, labelling is incremental by content, and a
-trained head (dbt var image_head) replaces the pretrained classifier (real scene photos; skipped without them)."""
+trained head (dbt var image_head) labels beside the pretrained classifier, its scene labels becoming the tags of the
+themes and tag_attractiveness (real scene photos; skipped without them)."""
 
 from __future__ import annotations
 
@@ -184,25 +185,50 @@ def head_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "backbone_version": lite0.model_version}
 
 
+def _frame(warehouse: Path, sql: str, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(_query(warehouse, sql), columns=columns)
+
+
 @pytest.mark.shared
-def test_a_trained_head_labels_the_warehouse_images(head_world: dict[str, Any]) -> None:
+def test_a_trained_head_labels_the_warehouse_images_beside_the_pretrained_classifier(
+    head_world: dict[str, Any],
+) -> None:
+    from vitrine.vision.classes import imagenet_class_names
     from vitrine.vision.transfer import head_model_version, read_head_info
 
     warehouse, truth = head_world["warehouse"], head_world["truth"]
+    backbone = head_world["backbone_version"]
     version = head_model_version(head_world["heads"][0])
-    assert version.startswith(f"{head_world['backbone_version']}+head-")
-    assert {v for (v,) in _query(warehouse, "select distinct model_version from main.int_image_files")} == {version}
+    assert version.startswith(f"{backbone}+head-")
+    assert _query(warehouse, "select distinct model_version, head_model_version from main.int_image_files") == [
+        (backbone, version)
+    ]
     classes = set(read_head_info(head_world["heads"][0]).classes)
     assert len(classes) == 12
-    current = pd.DataFrame(
-        _query(warehouse, "select image_id, rank, label, probability from main.image_labels where is_current"),
-        columns=["image_id", "rank", "label", "probability"],
+    labels = _frame(
+        warehouse,
+        "select image_id, model_version, label_source, rank, label, probability, is_current, is_tag "
+        "from main.image_labels",
+        ["image_id", "model_version", "label_source", "rank", "label", "probability", "is_current", "is_tag"],
     )
-    assert set(current["label"]) <= classes  # the head's own class names, no ImageNet label
-    assert current.groupby("image_id")["rank"].apply(lambda ranks: sorted(ranks) == [1, 2, 3, 4, 5]).all()
-    assert set(current["image_id"]) == set(truth["image_id"])  # every world image is a real, readable photo
-    assert (current.groupby("image_id")["probability"].sum() <= 1.0 + 1e-5).all()
-    top = current[current["rank"] == 1].set_index("image_id")["label"]
+    # every world image (all real, readable photos) holds both sources, each with its top 5, both current
+    current = labels[labels["is_current"]]
+    assert set(current["image_id"]) == set(truth["image_id"])
+    per_source = current.groupby(["image_id", "label_source", "model_version"])["rank"].apply(sorted)
+    assert set(per_source.index.droplevel("image_id")) == {("pretrained", backbone), ("scene_head", version)}
+    assert (per_source.apply(lambda ranks: ranks == [1, 2, 3, 4, 5])).all()
+    assert len(per_source) == 2 * len(truth)
+    assert (current.groupby(["image_id", "label_source"])["probability"].sum() <= 1.0 + 1e-5).all()
+    scene = current[current["label_source"] == "scene_head"]
+    pretrained = current[current["label_source"] == "pretrained"]
+    assert set(scene["label"]) <= classes  # the head's own class names
+    assert set(pretrained["label"]) <= set(imagenet_class_names())  # the backbone's ImageNet classes
+    # tonight's tags are the scene head's current labels, exactly
+    tags = labels[labels["is_tag"]]
+    assert len(tags) == len(scene) and set(tags["label_source"]) == {"scene_head"} and set(tags["model_version"]) == {
+        version
+    }
+    top = scene[scene["rank"] == 1].set_index("image_id")["label"]
     agree = float((top == truth.set_index("image_id")["scene_class"].reindex(top.index)).mean())
     print(f"\nhead top-1 agrees with the photos' scene class on {agree:.0%} of {len(top)} world images")
     assert agree >= 0.6  # a head trained on 12 photos per class; a head that ignored its input would get ~0.1
@@ -211,10 +237,36 @@ def test_a_trained_head_labels_the_warehouse_images(head_world: dict[str, Any]) 
     by_version: dict[str, dict[str, list[float]]] = {}
     for model_version, content, vector in rows:
         by_version.setdefault(model_version, {})[content] = vector
-    assert set(by_version) == {head_world["backbone_version"], version}
-    assert by_version[version].keys() == by_version[head_world["backbone_version"]].keys()
+    assert set(by_version) == {backbone, version}
+    assert by_version[version].keys() == by_version[backbone].keys()
     for content, vector in by_version[version].items():
-        np.testing.assert_allclose(vector, by_version[head_world["backbone_version"]][content], atol=1e-4)
+        np.testing.assert_allclose(vector, by_version[backbone][content], atol=1e-4)
+
+
+@pytest.mark.shared
+def test_with_a_head_the_themes_and_tag_attractiveness_read_the_scene_tags(head_world: dict[str, Any]) -> None:
+    from vitrine.themes.naming import tag_words
+    from vitrine.vision.transfer import head_model_version, read_head_info
+
+    warehouse = head_world["warehouse"]
+    version = head_model_version(head_world["heads"][0])
+    classes = set(read_head_info(head_world["heads"][0]).classes)
+    catalog = _frame(warehouse, "select name, label_model_version from main.theme_catalog",
+                     ["name", "label_model_version"])
+    assert len(catalog) > 1 and set(catalog["label_model_version"]) == {version}
+    fitted = {tag for (tag,) in _query(warehouse, "select distinct tag from main.int_theme_fits")}
+    assert fitted and fitted <= classes  # the NMF factorised the scene tags, no ImageNet label
+    words = {tag_words(c) for c in classes}
+    for name in catalog["name"]:
+        assert "_" not in name and set(name.split(" (")[0].split(", ")) <= words, name
+    print(f"\nthemes of the scene tags: {sorted(catalog['name'])}")
+    tagged = {name for (name,) in _query(warehouse, "select distinct name from main.tag_attractiveness "
+                                                    "where kind = 'tag'")}
+    assert tagged and tagged <= classes
+    shares = _query(warehouse, "select count(distinct image_id), min(total), max(total) from (select image_id, "
+                               "sum(score_pct) as total from main.image_themes group by image_id)")
+    (images, low, high), = shares
+    assert images > 0 and abs(low - 100) < 1e-3 and abs(high - 100) < 1e-3
 
 
 @pytest.mark.shared
@@ -227,7 +279,7 @@ def test_the_same_head_relabels_nothing_and_a_new_head_everything_once(
     copy = tmp_path / "copy.duckdb"
     shutil.copy(head_world["warehouse"], copy)
     before = _inference(copy)
-    assert set(before) >= set(head_world["pretrained"])  # the pretrained rows stay, for drift and rollback
+    assert set(before) >= set(head_world["pretrained"])  # the pretrained rows stay, labelled once
     _build_with_head(copy, head_world["heads"][0])
     assert _inference(copy) == before
 
@@ -238,30 +290,44 @@ def test_the_same_head_relabels_nothing_and_a_new_head_everything_once(
     monkeypatch.setattr(features_module, "label_images", no_backbone)
     _build_with_head(copy, head_world["heads"][1])
     after = _inference(copy)
-    other = head_model_version(head_world["heads"][1])
+    first, other = (head_model_version(head_world["heads"][seed]) for seed in (0, 1))
     assert set(before) <= set(after)
     assert len([row for row in after if row[1] == other]) == len(head_world["pretrained"])
+    assert len(after) == len(before) + len(head_world["pretrained"])  # the pretrained classifier: nothing new
 
-
-@pytest.mark.shared
-def test_label_drift_between_the_pretrained_and_the_head_version(head_world: dict[str, Any]) -> None:
-    from vitrine.vision.transfer import head_model_version
-
-    warehouse = head_world["warehouse"]
-    version = head_model_version(head_world["heads"][0])
+    # image_label_drift compares the two heads with each other, never a head with the pretrained classifier
     drift = {
-        (a, b): (n, changed, overlap)
-        for a, b, n, changed, overlap in _query(
-            warehouse,
-            "select from_model_version, to_model_version, images, top_1_changed_share, mean_top_5_overlap "
-            "from main.image_label_drift",
+        (source, a, b): (n, changed, overlap)
+        for source, a, b, n, changed, overlap in _query(
+            copy,
+            "select label_source, from_model_version, to_model_version, images, top_1_changed_share, "
+            "mean_top_5_overlap from main.image_label_drift",
         )
     }
     print(f"\nimage_label_drift: {drift}")
-    n, changed, overlap = drift[(head_world["backbone_version"], version)]
+    assert set(drift) == {("scene_head", first, other), ("scene_head", other, first)}
+    n, changed, overlap = drift[("scene_head", first, other)]
     assert n == len(head_world["pretrained"])
-    assert changed == 1.0 and overlap == 0.0  # ImageNet names vs scene class names: no label in common
-    assert drift[(version, head_world["backbone_version"])] == (n, changed, overlap)
+    assert 0.0 <= changed < 0.5 and overlap > 3.0  # two seeds of a head on the same photos mostly agree
+    assert drift[("scene_head", other, first)] == (n, changed, overlap)
+
+    # Unset the head: nothing is labelled, the pretrained labels are the tags again
+    _build_with_head(copy, None)
+    assert _inference(copy) == after
+    tags = _query(copy, "select distinct label_source, model_version from main.image_labels where is_tag")
+    assert tags == [("pretrained", head_world["backbone_version"])]
+    heads_current = _query(copy, "select count(*) from main.image_labels "
+                                 "where label_source = 'scene_head' and is_current")
+    assert heads_current == [(0,)]
+    (fitted_on,) = _query(copy, "select distinct label_model_version from main.theme_catalog")
+    assert fitted_on == (head_world["backbone_version"],)
+
+
+@pytest.mark.shared
+def test_label_drift_never_pairs_the_pretrained_classifier_with_a_head(head_world: dict[str, Any]) -> None:
+    pairs = _query(head_world["warehouse"], "select label_source, from_model_version, to_model_version "
+                                            "from main.image_label_drift")
+    assert pairs == []  # one pretrained version and one head: nothing of the same source to compare
 
 
 def test_a_bad_image_head_stops_the_build_with_a_clear_error(labelled: tuple[Path, Path, dict[str, int]],

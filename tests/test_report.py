@@ -160,3 +160,32 @@ def test_a_night_without_issue_5s_tables_says_not_built_yet(full_night: Night, t
     for what in ("theme_catalog / image_themes", "tag_attractiveness", "Meta model (home page) list"):
         assert f"{what}" in html and "not built yet" in html
     assert "Image content only" in html  # from recommender_scores.cb_image_score when present
+
+
+@pytest.mark.parametrize("head", [True, False])
+def test_the_gallery_and_the_tag_chart_say_which_labels_are_the_tags(tmp_path: Path, head: bool) -> None:
+    """image_labels.is_tag names tonight's tag source: the trained scene head's labels, or the pretrained ones."""
+    wh = tmp_path / "vitrine.duckdb"
+    version = "lite0-abc" + ("+head-123" if head else "")
+    source = "scene_head" if head else "pretrained"
+    with duckdb.connect(str(wh)) as con:
+        con.execute("create table theme_catalog as select 1 as theme_id, 'coast, harbor, lighthouse' as name, "
+                    "'coast, harbor, lighthouse' as top_tags")
+        con.execute("create table image_themes as select 7 as image_id, 1 as theme_id, 100.0 as score_pct")
+        # tonight's tags, and a pretrained row that is current but not a tag when the head labels too
+        con.execute("create table image_labels (image_id int, model_version varchar, label_source varchar, "
+                    "rank int, label varchar, probability double, content_hash varchar, is_current bool, "
+                    "is_tag bool)")
+        con.execute("insert into image_labels values (7, ?, ?, 1, 'coast', 0.9, 'h7', true, true), "
+                    "(7, 'lite0-abc', 'pretrained', 1, 'seashore', 0.8, 'h7', true, ?)", [version, source, not head])
+        con.execute("create table tag_attractiveness as select date '2026-02-01' as month, 'all' as "
+                    "destination_country, k as kind, n as name, 0.2 as attractiveness "
+                    "from (values ('tag', 'coast'), ('theme', 'coast, harbor, lighthouse')) t(k, n)")
+    tables = [PublicTable(name, "main", name)
+              for name in ("theme_catalog", "image_themes", "image_labels", "tag_attractiveness")]
+    night = publish_night(wh, tmp_path / "serving", run_date=NIGHT, run_id=f"tags-{source}", tables=tables)
+    html = write_report(night, warehouse=None).read_text()
+    words = "the trained scene head&#x27;s labels" if head else "the pretrained classifier&#x27;s labels"
+    assert f'data-label-source="{source}">Tags: {words} ({version}).' in html
+    assert f"tag ({words}) attractiveness in 2026-02" in html
+    assert "coast, harbor, lighthouse" in html

@@ -43,6 +43,7 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 .note { color: #8a5a00; background: #fff7e0; padding: 6px 10px; border-left: 3px solid #e0a800; }
 .grid { display: flex; flex-wrap: wrap; gap: 16px; }
 .theme { width: 430px; border: 1px solid #ddd; padding: 8px; }
+.source { color: #555; }
 .thumbs { display: flex; gap: 4px; flex-wrap: wrap; }
 .thumbs figure { margin: 0; width: 104px; font-size: 10px; }
 .thumbs img { width: 104px; height: 78px; object-fit: cover; display: block; }
@@ -183,10 +184,33 @@ def _evaluation_section(con: duckdb.DuckDBPyConnection, night: Night) -> str:
     return "\n".join([head, tables[0], f'<div id="p-at-10-chart">{chart}</div>', *tables[1:], "</section>"])
 
 
+TAG_SOURCES = {"scene_head": "the trained scene head's labels", "pretrained": "the pretrained classifier's labels"}
+
+
+def _tag_source(con: duckdb.DuckDBPyConnection, night: Night) -> tuple[str, str] | None:
+    """Where tonight's tags come from (image_labels.is_tag): (label_source, model_version), or None when the night
+    did not publish image_labels with its label source."""
+    if "image_labels" not in night.tables or not {"label_source", "is_tag"} <= _columns(con, "image_labels"):
+        return None
+    row = con.execute("select label_source, min(model_version) from image_labels where is_tag "
+                      "group by label_source order by count(*) desc, label_source limit 1").fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
+def _tag_source_line(source: tuple[str, str] | None) -> str:
+    if source is None:
+        return ""
+    label_source, version = source
+    words = TAG_SOURCES.get(label_source, label_source)
+    return (f'<p class="source" data-label-source="{escape(label_source)}">Tags: {escape(words)} '
+            f"({escape(version)}).</p>")
+
+
 def _themes_section(con: duckdb.DuckDBPyConnection, night: Night, thumbs: Thumbnails) -> str:
     head = '<section id="themes"><h2>Theme gallery</h2>'
     if "theme_catalog" not in night.tables or "image_themes" not in night.tables:
         return head + _not_built("theme_catalog / image_themes (NMF themes)") + "</section>"
+    head += _tag_source_line(_tag_source(con, night))
     has_images = _has(con, "stg_sale_images")
     paths = "left join wh.main.stg_sale_images i using (image_id)" if has_images else ""
     path_col = "i.image_path" if has_images else "null"
@@ -242,6 +266,8 @@ def _attractiveness_section(con: duckdb.DuckDBPyConnection, night: Night) -> str
     if month is None:
         return head + '<p class="note">tag_attractiveness is empty tonight.</p></section>'
     charts = []
+    source = _tag_source(con, night)
+    tags = f"tag ({TAG_SOURCES.get(source[0], source[0])})" if source else "tag"
     for kind in ("theme", "tag"):
         rows = con.execute(
             f"""
@@ -255,7 +281,8 @@ def _attractiveness_section(con: duckdb.DuckDBPyConnection, night: Night) -> str
             continue
         shown = rows if len(rows) <= 20 else rows[:12] + rows[-8:]
         charts.append(bar_chart([(str(n), float(a)) for n, a in shown],
-                                title=f"{kind} attractiveness in {month:%Y-%m} (share of visits / share of sales - 1)"))
+                                title=f"{tags if kind == 'tag' else kind} attractiveness in {month:%Y-%m} "
+                                      "(share of visits / share of sales - 1)"))
     body = "\n".join(charts) or '<p class="note">no tag or theme rows for the latest month.</p>'
     return head + f'<div id="attractiveness-chart">{body}</div></section>'
 

@@ -1,7 +1,7 @@
 """The themes inside the dbt build: tonight's fit (warm-started from the last night's) and the images' shares.
 
 Called by the thin dbt Python models python_models/intermediate/int_theme_fits.py and
-python_models/marts/image_themes.py; tables in and out are pandas / pyarrow.
+python_models/intermediate/int_image_themes.py; tables in and out are pandas / pyarrow.
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ class ThemeConfig:
 
 
 def current_labels(labels: pd.DataFrame) -> pd.DataFrame:
-    """Tonight's labels (is_current) of int_image_labels: (image_id, label, probability, model_version)."""
-    current = labels[labels["is_current"].astype(bool)]
+    """Tonight's tags of int_image_labels (is_tag: the trained scene head's current labels when the build has a
+    head, else the pretrained classifier's): (image_id, label, probability, model_version)."""
+    current = labels[labels["is_tag"].astype(bool)]
     return current[["image_id", "label", "probability", "model_version"]]
 
 
@@ -75,8 +76,8 @@ def previous_fit(history: pd.DataFrame | None, run_date: date) -> pd.DataFrame:
 def fit_night(labels: pd.DataFrame, history: pd.DataFrame | None, run_date: date, config: ThemeConfig) -> pa.Table:
     """Tonight's themes in long form (one row per theme and tag), warm-started from the last fit before run_date.
 
-    The previous fit is only used when it was made on the same labelling model and weighting: a new CNN (other
-    tags) or weighting starts afresh.
+    The previous fit is only used when it was made on the same labelling model and weighting: a new CNN or head
+    (other tags), a switch between the pretrained and the scene-head tags, or another weighting starts afresh.
     """
     current = current_labels(labels)
     versions = sorted(current["model_version"].unique())

@@ -1,18 +1,20 @@
 """The image steps of the dbt project: the thin files in python_models/ call these.
 
-- :func:`image_files`: every catalogue image's file, hashed (sha256 of its bytes), or why it could not be read.
-- :func:`label_new_content`: labels the contents (hashes) that the current model version has not labelled yet,
-  one row per content: top-5 labels, the pooled embedding, or the reason it failed.
+- :func:`image_files`: every catalogue image's file, hashed (sha256 of its bytes), or why it could not be read,
+  with the model versions that label images tonight.
+- :func:`label_new_content`: labels the contents (hashes) that tonight's model versions have not labelled yet,
+  one row per content and model version: top-5 labels, the pooled embedding, or the reason it failed.
 
-Labelling is keyed by content, not by image id: the same photo used by several sales is labelled once, a changed
-file (new hash) is labelled again, an unchanged one never; a new model version labels everything once more.
+Labelling is keyed by content and model version, not by image id: the same photo used by several sales is labelled
+once, a changed file (new hash) is labelled again, an unchanged one never; a new model version labels everything
+once more.
 
-The labelling model is the backbone's own classifier (ImageNet or Places365 classes), or, when the dbt var
-``image_head`` names a model folder written by ``vitrine transfer train``, that trained head on the same backbone:
-its own classes, and its ``model_version`` (``<backbone version>+head-<hash of the head file>``), so a new head
-relabels everything once and the same head nothing. The embeddings stay the backbone's pooled features; those the
-warehouse already holds for the same backbone version (e.g. from the pretrained labelling) are reused, so
-switching to a head runs only the head on contents embedded before.
+Two label sources: the backbone's own classifier (ImageNet or Places365 classes, ``model_version`` = backbone +
+weights hash) always labels; when the dbt var ``image_head`` names a model folder written by ``vitrine transfer
+train``, that trained head on the same backbone labels too, with its own classes (scenes) and its own
+``model_version`` (``<backbone version>+head-<hash of the head file>``), so a new head relabels everything once and
+the same head nothing. Both run on one backbone pass: the head reads the pooled embeddings the backbone computes
+in the same night, or those the warehouse already holds for that backbone version.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ FILES_SCHEMA = pa.schema(
         ("file_bytes", pa.int64()),
         ("file_error", pa.string()),
         ("model_version", pa.string()),
+        ("head_model_version", pa.string()),
     ]
 )
 
@@ -72,7 +75,7 @@ class LabellingConfig:
     backbone: str = DEFAULT_BACKBONE
     weights: str | None = None
     class_list: str | None = None
-    head: str | None = None  # a model folder of `vitrine transfer train`: its head labels, on this backbone
+    head: str | None = None  # a model folder of `vitrine transfer train`: its head labels too, on this backbone
     batch_size: int = 32
     max_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -101,12 +104,15 @@ class LabellingConfig:
             return model_version(self.backbone, default_efficientnet_weights())
         raise ValueError(f"backbone {self.backbone!r} needs a weights file: set the dbt var image_weights")
 
+    def head_version(self) -> str | None:
+        """The trained head's version (checked to be a trained head folder on this very backbone), or None
+        without a head."""
+        return None if self.head is None else self.head_info().model_version
+
     def model_version(self) -> str:
-        """The labelling model's version without loading it: the head's when ``head`` is set (checked to be a
-        trained head folder on this very backbone), else the backbone's."""
-        if self.head is None:
-            return self.backbone_version()
-        return self.head_info().model_version
+        """The version whose labels are tonight's tags (themes, tag marts), without loading a network: the
+        head's when ``head`` is set, else the backbone's."""
+        return self.head_version() or self.backbone_version()
 
     def head_info(self) -> HeadInfo:
         """The ``model.json`` of ``head``, checked against this backbone (:class:`HeadError` if it does not fit)."""
@@ -148,7 +154,8 @@ def image_files(images: pd.DataFrame, config: LabellingConfig, *, workers: int |
     threads = workers or min(8, (os.cpu_count() or 1) * 2)
     with ThreadPoolExecutor(max_workers=threads) as pool:
         hashed = list(pool.map(_hash_file, paths))
-    version = config.model_version()
+    version = config.backbone_version()
+    head_version = config.head_version()
     return pa.table(
         {
             "image_id": pa.array(images["image_id"].astype("int64"), pa.int64()),
@@ -157,20 +164,44 @@ def image_files(images: pd.DataFrame, config: LabellingConfig, *, workers: int |
             "file_bytes": pa.array([n for _, n, _ in hashed], pa.int64()),
             "file_error": pa.array([e for _, _, e in hashed], pa.string()),
             "model_version": pa.array([version] * len(paths), pa.string()),
+            "head_model_version": pa.array([head_version] * len(paths), pa.string()),
         },
         schema=FILES_SCHEMA,
     )
 
 
-def contents_to_label(files: pd.DataFrame, done: pd.DataFrame | None) -> list[tuple[str, str]]:
-    """(content_hash, a path holding it) for each readable content not yet labelled by the files' model version."""
-    readable = files[files["content_hash"].notna()].sort_values(["content_hash", "image_id"])
-    firsts = readable.drop_duplicates("content_hash")
+VERSION_COLUMNS = ("model_version", "head_model_version")
+"""The columns of the files table that name a model version to label with (the backbone's, the head's)."""
+
+
+def contents_to_label(
+    files: pd.DataFrame, done: pd.DataFrame | None, version_column: str = "model_version"
+) -> list[tuple[str, str]]:
+    """(content_hash, a path holding it) for each readable content not yet labelled by the model version in
+    ``version_column`` of the files (none when the files lack that column or it is null)."""
+    if version_column not in files.columns:
+        return []
+    readable = files[files["content_hash"].notna() & files[version_column].notna()]
+    firsts = readable.sort_values(["content_hash", "image_id"]).drop_duplicates("content_hash")
     if done is not None and not done.empty:
         labelled = set(zip(done["content_hash"], done["model_version"], strict=True))
-        firsts = firsts[[(h, v) not in labelled for h, v in zip(firsts["content_hash"], firsts["model_version"],
+        firsts = firsts[[(h, v) not in labelled for h, v in zip(firsts["content_hash"], firsts[version_column],
                                                                   strict=True)]]
     return list(zip(firsts["content_hash"], firsts["image_path"], strict=True))
+
+
+def versions_to_label(files: pd.DataFrame, done: pd.DataFrame | None) -> dict[str, list[tuple[str, str]]]:
+    """Each model version the files name (backbone's first, then the head's) -> the contents it has not labelled
+    yet, as (content_hash, path); versions with nothing to do are left out."""
+    todo: dict[str, list[tuple[str, str]]] = {}
+    for column in VERSION_COLUMNS:
+        if column not in files.columns:
+            continue
+        for version in sorted(files[column].dropna().unique()):
+            contents = contents_to_label(files[files[column] == version], done, column)
+            if contents:
+                todo.setdefault(str(version), []).extend(contents)
+    return todo
 
 
 StoredEmbeddings = Callable[[Sequence[str], str], pd.DataFrame]
@@ -198,48 +229,34 @@ def stored_embeddings(session: Any, table: str) -> StoredEmbeddings:
     return read
 
 
-def _labeller(config: LabellingConfig) -> Callable[..., LabellingResult]:
-    """The labelling function of ``config``: the backbone's ``label_images``, or its trained head's."""
-    from vitrine.vision.labelling import label_images
+class _Labellers:
+    """The networks of ``config``, loaded once and only when there is work: the backbone (its pretrained
+    classifier) and, on it, the trained head."""
 
-    if config.head is None:
-        return lambda todo, **kw: label_images(
-            todo, config.backbone, weights=config.weights, class_list=config.class_list, **kw
-        )
-    from vitrine.vision.transfer.head import HeadLabeller
+    def __init__(self, config: LabellingConfig) -> None:
+        self.config = config
+        self._backbone: Any = None
+        self._head: Any = None
 
-    config.head_info()  # a clear error before any network is loaded
-    return HeadLabeller.load(config.head, weights=config.weights, class_list=config.class_list).label_images
+    def backbone(self) -> Any:
+        from vitrine.vision.backbones import load_backbone
+
+        if self._backbone is None:
+            c = self.config
+            self._backbone = load_backbone(c.backbone, c.weights, c.class_list)
+        return self._backbone
+
+    def head(self) -> Any:
+        from vitrine.vision.transfer.head import HeadLabeller
+
+        if self._head is None:
+            self.config.head_info()  # a clear error before any network is loaded
+            self._head = HeadLabeller.load(self.config.head, backbone=self.backbone())
+        return self._head
 
 
-def label_new_content(
-    files: pd.DataFrame,
-    done: pd.DataFrame | None,
-    config: LabellingConfig,
-    *,
-    now: datetime | None = None,
-    stored: StoredEmbeddings | None = None,
-) -> pa.Table:
-    """Label the contents of `files` that `done` (content_hash, model_version) does not hold yet.
-
-    With a head (``config.head``), ``stored`` gives the backbone embeddings the warehouse already has: those
-    contents skip the backbone and go through the head only.
-    """
-    todo = contents_to_label(files, done)
-    stamp = (now or datetime.now(UTC)).replace(tzinfo=None)
-    if not todo:
-        return INFERENCE_SCHEMA.empty_table()
-    label = _labeller(config)  # imports Keras: only when there is work
-    options: dict[str, Any] = {"batch_size": config.batch_size, "top_k": TOP_LABELS, "max_pixels": config.max_pixels}
-    if config.head is not None and stored is not None:
-        from vitrine.vision.transfer.features import EmbeddingCache
-
-        backbone = config.backbone_version()
-        known = stored([content for content, _ in todo], backbone)
-        cache = EmbeddingCache()
-        cache.add(backbone, list(known["content_hash"]), [np.asarray(v, dtype=np.float32) for v in known["embedding"]])
-        options["cache"] = cache
-    result = label(todo, **options)
+def _rows(result: LabellingResult, todo: list[tuple[str, str]], stamp: datetime) -> list[dict[str, Any]]:
+    """One INFERENCE_SCHEMA row per content of ``todo`` from a labelling result keyed by content hash."""
     rows: dict[str, dict[str, Any]] = {}
     for content, group in result.labels.groupby("image_id", sort=False):
         ordered = group.sort_values("rank")
@@ -253,10 +270,58 @@ def label_new_content(
     for content, reason, detail in zip(result.errors["image_id"], result.errors["reason"], result.errors["detail"],
                                        strict=True):
         rows[str(content)] = {"status": "failed", "reason": reason, "detail": detail}
-    columns: dict[str, list[Any]] = {name: [] for name in INFERENCE_SCHEMA.names}
+    out = []
     for content, _ in todo:
         row = rows[content]
         row.update(content_hash=content, model_version=result.model_version, labelled_at=stamp)
-        for name in INFERENCE_SCHEMA.names:
-            columns[name].append(row.get(name))
+        out.append(row)
+    return out
+
+
+def label_new_content(
+    files: pd.DataFrame,
+    done: pd.DataFrame | None,
+    config: LabellingConfig,
+    *,
+    now: datetime | None = None,
+    stored: StoredEmbeddings | None = None,
+) -> pa.Table:
+    """Label the contents of `files` that `done` (content_hash, model_version) does not hold yet, under each model
+    version the files name (``model_version``: the backbone's; ``head_model_version``: the trained head's).
+
+    The backbone's version is labelled by its pretrained classifier, the head's by ``config.head`` on the
+    embeddings the backbone computes here, or those ``stored`` gives (the warehouse's, for the contents labelled
+    on earlier nights): those contents go through the head only.
+    """
+    todo = versions_to_label(files, done)
+    stamp = (now or datetime.now(UTC)).replace(tzinfo=None)
+    if not todo:
+        return INFERENCE_SCHEMA.empty_table()
+    from vitrine.vision.labelling import label_images  # imports Keras: only when there is work
+    from vitrine.vision.transfer.features import EmbeddingCache
+
+    head_version = config.head_version()
+    backbone_version = config.backbone_version()
+    nets = _Labellers(config)
+    options: dict[str, Any] = {"batch_size": config.batch_size, "top_k": TOP_LABELS, "max_pixels": config.max_pixels}
+    cache = EmbeddingCache()  # in memory: tonight's backbone embeddings, for the head
+    rows: list[dict[str, Any]] = []
+    for version, contents in sorted(todo.items(), key=lambda item: item[0] == head_version):
+        if version == head_version:
+            if stored is not None:
+                missing = [c for c, _ in contents if cache.get(backbone_version, c) is None]
+                known = stored(missing, backbone_version)
+                cache.add(backbone_version, list(known["content_hash"]),
+                          [np.asarray(v, dtype=np.float32) for v in known["embedding"]])
+            result = nets.head().label_images(contents, cache=cache, **options)
+        elif version == backbone_version:
+            result = label_images(contents, nets.backbone(), **options)
+            cache.add_result(result)
+        else:
+            raise ValueError(
+                f"int_image_files names model version {version}, but the build labels with {backbone_version}"
+                + (f" and {head_version}" if head_version else "")
+            )
+        rows.extend(_rows(result, contents, stamp))
+    columns: dict[str, list[Any]] = {name: [row.get(name) for row in rows] for name in INFERENCE_SCHEMA.names}
     return pa.table(columns, schema=INFERENCE_SCHEMA)

@@ -1,5 +1,8 @@
 {{ config(tags=['images']) }}
-{#- Public. The pooled CNN embedding of each catalogue image, per model version (transfer learning reads these). -#}
+{#-
+  Public. The pooled CNN embedding of each catalogue image, per model version (transfer learning reads these). A
+  trained head's rows hold the backbone's embedding it labelled from; is_current marks tonight's backbone version.
+-#}
 select
     f.image_id,
     i.model_version,

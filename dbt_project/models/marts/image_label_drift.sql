@@ -1,16 +1,23 @@
 {{ config(tags=['images']) }}
 {#-
-  Public. Label drift between two model versions: over the image contents both labelled, the share whose top-1
-  label changed, and the mean overlap of their top-5 label sets (0 to 5).
+  Public. Label drift between two model versions of the same label source (two pretrained backbones or weights
+  files, or two trained scene heads; the two sources name different classes, so a pair across them says
+  nothing): over the image contents both labelled, the share whose top-1 label changed, and the mean overlap of
+  their top-5 label sets (0 to 5).
 -#}
 with labelled as (
-    select content_hash, model_version, label_1, label_2, label_3, label_4, label_5
+    select
+        content_hash,
+        model_version,
+        {{ label_source('model_version') }} as label_source,
+        label_1, label_2, label_3, label_4, label_5
     from {{ ref('int_image_inference') }}
     where status = 'labelled'
 ),
 
 pairs as (
     select
+        a.label_source,
         a.model_version as from_model_version,
         b.model_version as to_model_version,
         a.content_hash,
@@ -23,13 +30,15 @@ pairs as (
     inner join labelled as b
         on b.content_hash = a.content_hash
         and b.model_version <> a.model_version
+        and b.label_source = a.label_source
 )
 
 select
+    label_source,
     from_model_version,
     to_model_version,
     count(*) as images,
     avg(cast(top_1_changed as double)) as top_1_changed_share,
     avg(cast(top_5_overlap as double)) as mean_top_5_overlap
 from pairs
-group by from_model_version, to_model_version
+group by label_source, from_model_version, to_model_version

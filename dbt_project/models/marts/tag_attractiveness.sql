@@ -1,8 +1,9 @@
 {{ config(tags=['images']) }}
 {#-
   Public. What customers look at, by month and destination country (and `all` countries): for each tag of the
-  sales' hero photos (kind tag: in the hero image's top 5 labels) and each theme (kind theme: the sale's theme
-  scores as weights),
+  sales' hero photos (kind tag: in the hero image's top 5 tags, the scene head's labels when image_head is set,
+  else the pretrained ones; see int_image_labels.is_tag) and each theme (kind theme: the sale's theme scores as
+  weights),
     visits_share    the share of the month's visits that went to sales with it
     sales_share     the share of the sales open in the month that have it
     attractiveness  visits_share / sales_share - 1 (> 0: customers visit it more than the catalogue shows it)
@@ -19,7 +20,7 @@ sale_marks as (
     from {{ ref('stg_sale_images') }} as i
     inner join {{ ref('int_image_labels') }} as l
         on l.image_id = i.image_id
-    where i.is_hero and l.is_current
+    where i.is_hero and l.is_tag
 
     union all
 
