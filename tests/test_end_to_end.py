@@ -122,7 +122,7 @@ def test_demo_builds_its_world_and_refuses_a_foreign_warehouse(tmp_path: Path) -
     warehouse = tmp_path / "demo.duckdb"
     tables = run_demo(
         users=150, days=30, sales_per_day=6, seed=3, photos=None, start=date(2026, 1, 1),
-        workdir=tmp_path, warehouse=warehouse, echo=lines.append,
+        workdir=tmp_path, warehouse=warehouse, scenes=None, echo=lines.append,
     )
     names = {f"{t.schema}.{t.name}": t.rows for t in tables}
     assert names["raw.visits"] == names["main.stg_visits"] > 0
@@ -132,7 +132,7 @@ def test_demo_builds_its_world_and_refuses_a_foreign_warehouse(tmp_path: Path) -
     # Rerunning rebuilds the same world: same counts.
     again = run_demo(
         users=150, days=30, sales_per_day=6, seed=3, photos=None, start=date(2026, 1, 1),
-        workdir=tmp_path, warehouse=warehouse, echo=lambda _: None,
+        workdir=tmp_path, warehouse=warehouse, scenes=None, echo=lambda _: None,
     )
     assert {f"{t.schema}.{t.name}": t.rows for t in again} == names
 
@@ -143,6 +143,6 @@ def test_demo_builds_its_world_and_refuses_a_foreign_warehouse(tmp_path: Path) -
     with pytest.raises(DemoError, match="holds data ingested from"):
         run_demo(
             users=150, days=30, sales_per_day=6, seed=3, photos=None, start=date(2026, 1, 1),
-            workdir=tmp_path, warehouse=warehouse, echo=lambda _: None,
+            workdir=tmp_path, warehouse=warehouse, scenes=None, echo=lambda _: None,
         )
     assert warehouse.exists()
