@@ -19,6 +19,7 @@ import yaml
 
 from vitrine.config import DBT_PROJECT_DIR
 from vitrine.dbt_runner import run_dbt
+from vitrine.themes.naming import tag_words
 
 BUILD = ["build", "--exclude", "test_type:unit"]
 
@@ -158,7 +159,8 @@ def test_themes_in_the_warehouse(scored_world: tuple[Path, Path]) -> None:
     assert 5 <= len(catalog) <= 30 and catalog["name"].is_unique
     for _, theme in catalog.iterrows():
         top = [t.strip() for t in theme["top_tags"].split(",")]
-        assert theme["name"].startswith(top[0].lower().replace(" ", "_").replace("-", "_").replace("'", "_")[:4])
+        # named by its top tags in words, e.g. "seashore, sandbar, coral reef"
+        assert set(theme["name"].split(" (")[0].split(", ")) == {tag_words(t) for t in top}, (theme["name"], top)
     for table, key in (("image_themes", "image_id"), ("sale_themes", "sale_id")):
         sums = _df(warehouse, f"select {key}, sum(score_pct) as total from main.{table} group by {key}")
         np.testing.assert_allclose(sums["total"], 100.0, atol=1e-3)
