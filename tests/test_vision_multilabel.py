@@ -170,6 +170,16 @@ def test_combined_layout_errors_name_the_file_and_line(tmp_path: Path) -> None:
         read_dataset(root)
 
 
+def test_class_folders_under_a_hidden_folder_are_read_and_hidden_files_inside_skipped(tmp_path: Path) -> None:
+    """A dataset kept under ~/.cache is read; hidden files and folders inside a class folder are not images."""
+    root = _folders(tmp_path / ".cache" / "photos", {"sea": 2, "forest": 1})
+    _png(root / "sea" / ".thumbs" / "0.png")
+    _png(root / "sea" / ".hidden.png")
+    dataset = read_dataset(root)
+    assert dataset.classes == ("forest", "sea")
+    assert sorted(dataset.images) == ["forest/0.png", "sea/0.png", "sea/1.png"]
+
+
 def test_split_of_the_combined_layout_is_stratified_by_the_rarest_label(tmp_path: Path) -> None:
     root = _folders(tmp_path / "photos", {"a": 10, "b": 10})
     _write_csv(root, [f"a/{i}.png,rare" for i in range(4)] + [f"b/{i}.png,common" for i in range(10)])

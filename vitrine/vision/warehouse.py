@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from vitrine.vision.backbones import DEFAULT_BACKBONE, default_efficientnet_weights, model_version
+from vitrine.vision.backbones import DEFAULT_BACKBONE, PACKAGED_WEIGHTS, model_version, packaged_weights
 from vitrine.vision.images import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -100,8 +100,8 @@ class LabellingConfig:
         """backbone + hash of its weights file, without loading the network."""
         if self.weights is not None:
             return model_version(self.backbone, self.weights)
-        if self.backbone == "efficientnet_lite0":
-            return model_version(self.backbone, default_efficientnet_weights())
+        if self.backbone in PACKAGED_WEIGHTS:
+            return model_version(self.backbone, packaged_weights(self.backbone))
         raise ValueError(f"backbone {self.backbone!r} needs a weights file: set the dbt var image_weights")
 
     def head_version(self) -> str | None:

@@ -173,7 +173,8 @@ def _class_folders(root: Path) -> list[tuple[str, list[Path]]]:
     found: list[tuple[str, list[Path]]] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(
-            p for p in folder.rglob("*") if _is_image(p) and not any(q.startswith(".") for q in p.parts)
+            p for p in folder.rglob("*")
+            if _is_image(p) and not any(q.startswith(".") for q in p.relative_to(folder).parts)
         )
         if files:
             found.append((folder.name, files))

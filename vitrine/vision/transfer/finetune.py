@@ -61,10 +61,10 @@ class FineTuneParams:
 
     blocks: int = 2  # the last MBConv blocks trained with the head convolution and the classifier
     views: int = 4  # versions of each training photo through the trunk: crop, mirror, then augmented ones
-    learning_rate: float = 1e-3  # peak, reached after the warm-up
+    learning_rate: float = 3e-4  # peak, reached after the warm-up
     warmup_epochs: int = 1
-    weight_decay: float = 1e-4
-    dropout: float = 0.3
+    weight_decay: float = 0.05
+    dropout: float = 0.5
     patience: int = 4
     augmentation: Augmentation = field(default_factory=Augmentation)
 
@@ -187,7 +187,8 @@ def view_features(
         rng = np.random.default_rng((seed, index))
         return _views(Path(items[index][1]), backbone, views, rng, spec, max_pixels)
 
-    threads = workers if workers is not None else min(4, os.cpu_count() or 1)
+    # decoding and augmenting (numpy, Pillow: they release the GIL) is most of the work: one thread per core
+    threads = workers if workers is not None else min(16, os.cpu_count() or 1)
     with (
         ThreadPoolExecutor(max_workers=max(1, threads)) as pool,
         progress("views through the frozen trunk", total=len(items), unit="photos") as tracker,

@@ -277,7 +277,8 @@ EpochCallback = Callable[[int, dict[str, float]], None]
 """Called after each epoch with its number and its figures (loss, val_loss, val_score when validated)."""
 
 
-def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict_batches(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """``model``'s first output on ``x``, computed in batches of ``batch_size`` rows."""
     parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, int(model.outputs[0].shape[-1])), dtype=np.float32)
 
@@ -322,7 +323,7 @@ def fit_head(
         if validation is not None:
             val_loss = _loss(model, *validation)
             history["val_loss"].append(val_loss)
-            history["val_score"].append(validation_score(mode, _predict(model, validation[0]), validation[1]))
+            history["val_score"].append(validation_score(mode, predict_batches(model, validation[0]), validation[1]))
             figures |= {"val_loss": val_loss, "val_score": history["val_score"][-1]}
             if val_loss < best_loss:
                 best_loss, best_weights, waited = val_loss, model.get_weights(), 0
@@ -497,7 +498,7 @@ def train_head(
     epochs_run = len(history["loss"])
     if validation is not None:
         best_epoch = int(np.argmin(history["val_loss"])) + 1
-        probabilities = _predict(model, validation[0])
+        probabilities = predict_batches(model, validation[0])
         metric = "top1" if dataset.mode == "single" else "f1_micro"
         score: float | None = validation_score(dataset.mode, probabilities, validation[1])
     else:
