@@ -39,3 +39,35 @@ def test_transfer_train_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixt
     report = json.loads(capsys.readouterr().out)
     assert report["top1"] >= 0.9 and report["split"].startswith("test")
     assert main(["transfer", "evaluate", "--photos", str(tmp_path / "none"), "--model", str(model)]) == 2
+
+
+def test_transfer_train_fine_tunes_with_an_epoch_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """--fine-tune-blocks trains the last blocks; the progress lines carry each epoch's loss and validation top-1;
+    --multilabel gives a sigmoid head on class folders, scored per tag."""
+    monkeypatch.setenv("VITRINE_PROGRESS", "log")
+    rng = np.random.default_rng(1)
+    photos = tmp_path / "photos"
+    for name, colour in (("red", (200, 30, 30)), ("blue", (30, 60, 200))):
+        (photos / name).mkdir(parents=True)
+        for i in range(6):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (48, 48, 3)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(photos / name / f"{i}.jpg")
+    model = tmp_path / "fine"
+    lines: list[str] = []
+    monkeypatch.setattr("vitrine.progress.logger.info", lines.append)
+    assert main(["transfer", "train", "--photos", str(photos), "--out", str(model), "--fine-tune-blocks", "1",
+                 "--views", "2", "--epochs", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["params"]["fine_tune"]["blocks"] == 1 and report["epochs_run"] == 2
+    assert json.loads((model / "model.json").read_text())["fine_tune_blocks"] == 1
+    assert any("train: 2/2 epochs" in line and "val top-1" in line for line in lines), lines
+    assert main(["transfer", "train", "--photos", str(photos), "--out", str(tmp_path / "tags"), "--multilabel",
+                 "--epochs", "3"]) == 0
+    capsys.readouterr()
+    assert main(["transfer", "evaluate", "--photos", str(photos), "--model", str(tmp_path / "tags"), "--threshold",
+                 "0.3", "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["mode"] == "multi" and scored["threshold"] == 0.3 and set(scored["per_class"]) == {"red", "blue"}
+    assert main(["transfer", "train", "--photos", str(photos), "--out", str(tmp_path / "bad"), "--backbone", "vgg16",
+                 "--weights", str(tmp_path / "none.h5"), "--fine-tune-blocks", "1"]) == 2

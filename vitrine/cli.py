@@ -268,7 +268,7 @@ def _train_with_progress(args: argparse.Namespace) -> Any:
     fine = FineTuneParams(blocks=args.fine_tune_blocks, views=args.views) if args.fine_tune_blocks > 0 else None
     epochs = args.epochs or (FINE_TUNE_EPOCHS if fine else HEAD_EPOCHS)
     metric = "val F1" if args.multilabel else "val top-1"
-    with progress("train", total=epochs, unit="epochs", every_percent=0, every_seconds=10) as bar:
+    with progress("train", total=epochs, unit="epochs", every_seconds=10) as bar:
 
         def on_epoch(epoch: int, figures: dict[str, float]) -> None:
             shown = f"loss {figures['loss']:.3f}"

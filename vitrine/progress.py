@@ -95,7 +95,8 @@ class Tracker:
 
     def finish(self) -> None:
         elapsed = self._clock() - self._started
-        self._emit(f"{self.description}: done, {self.completed:,} {self.unit} in {elapsed:.1f}s")
+        detail = f": {self.detail}" if self.detail else ""
+        self._emit(f"{self.description}: done, {self.completed:,} {self.unit} in {elapsed:.1f}s{detail}")
 
 
 @contextmanager
