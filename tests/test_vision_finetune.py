@@ -197,3 +197,26 @@ def test_progress_note_is_in_the_log_lines() -> None:
         bar.note("loss 0.500")
         bar.update(1)
     assert any(line.endswith("loss 0.500") and "1/3 epochs" in line for line in lines)
+
+
+def test_bench_transfer_cv_prints_a_row_per_candidate(tmp_path: Path) -> None:
+    """The benchmark runs end to end on generated photos: a frozen and a fine-tuned candidate, 2 folds each."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    photos = tmp_path / "photos"
+    for name, colour in (("red", (200, 30, 30)), ("blue", (30, 60, 200))):
+        (photos / name).mkdir(parents=True)
+        for i in range(6):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (40, 40, 3)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(photos / name / f"{i}.jpg")
+    command = [sys.executable, str(ROOT / "benchmarks" / "bench_transfer_cv.py"), "--photos", str(photos),
+               "--candidates", "lite0,lite0-ft1-v2", "--folds", "2", "--cache", str(tmp_path / "cache"), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(done.stdout)
+    assert [(r["candidate"], r["blocks"], r["views"], len(r["folds"])) for r in results] == [
+        ("lite0", 0, 1, 2), ("lite0-ft1-v2", 1, 2, 2)]
+    assert all(0.0 <= fold["top1"] <= fold["top5"] <= 1.0 for r in results for fold in r["folds"])
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2  # the frozen passes are kept for a rerun
