@@ -220,3 +220,33 @@ def test_bench_transfer_cv_prints_a_row_per_candidate(tmp_path: Path) -> None:
         ("lite0", 0, 1, 2), ("lite0-ft1-v2", 1, 2, 2)]
     assert all(0.0 <= fold["top1"] <= fold["top5"] <= 1.0 for r in results for fold in r["folds"])
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 2  # the frozen passes are kept for a rerun
+
+
+@needs_scenes
+def test_the_warehouse_labels_with_a_fine_tuned_head_beside_the_pretrained_classifier(
+    fine_tuned: tuple[Path, dict], photos: Path
+) -> None:
+    """int_image_inference's step (label_new_content) with a fine-tuned head as image_head: both versions labelled,
+    the head's rows its classes, the same pooled embedding under both, and a rerun labels nothing."""
+    import pandas as pd
+
+    from vitrine.vision.warehouse import LabellingConfig, image_files, label_new_content
+
+    folder, _ = fine_tuned
+    info = read_head_info(folder)
+    paths = sorted(photos.rglob("*.jpg"))[::7]
+    images = pd.DataFrame({"image_id": range(len(paths)), "image_path": [str(p) for p in paths]})
+    config = LabellingConfig(head=str(folder))
+    files = image_files(images, config).to_pandas()
+    table = label_new_content(files, None, config).to_pandas()
+    assert set(table["status"]) == {"labelled"}
+    by_version = {version: rows.set_index("content_hash") for version, rows in table.groupby("model_version")}
+    assert set(by_version) == {info.backbone_version, info.model_version}
+    head_rows, pretrained = by_version[info.model_version], by_version[info.backbone_version]
+    assert len(head_rows) == len(pretrained) == files["content_hash"].nunique()
+    assert set(head_rows["label_1"]) <= set(CLASSES) and not set(pretrained["label_1"]) & set(CLASSES)
+    for content in head_rows.index:
+        np.testing.assert_allclose(head_rows.loc[content, "embedding"], pretrained.loc[content, "embedding"],
+                                   rtol=1e-5, atol=1e-5)
+    done = table[["content_hash", "model_version"]]
+    assert label_new_content(files, done, config).num_rows == 0
