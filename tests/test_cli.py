@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+from colour_photos import colour_folders
 
 from vitrine.cli import main
 
@@ -24,13 +23,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_transfer_train_then_evaluate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rng = np.random.default_rng(0)
-    photos = tmp_path / "photos"
-    for name, colour in (("red", (200, 30, 30)), ("blue", (30, 60, 200))):
-        (photos / name).mkdir(parents=True)
-        for i in range(20):
-            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (64, 64, 3)), 0, 255).astype("uint8")
-            Image.fromarray(pixels).save(photos / name / f"{i}.jpg")
+    photos = colour_folders(tmp_path / "photos", 20)
     model = tmp_path / "head"
     assert main(["transfer", "train", "--photos", str(photos), "--out", str(model), "--split", "train"]) == 0
     capsys.readouterr()
@@ -46,13 +39,7 @@ def test_transfer_train_fine_tunes_with_an_epoch_bar(tmp_path: Path, capsys: pyt
     """--fine-tune-blocks trains the last blocks; the progress lines carry each epoch's loss and validation top-1;
     --multilabel gives a sigmoid head on class folders, scored per tag."""
     monkeypatch.setenv("VITRINE_PROGRESS", "log")
-    rng = np.random.default_rng(1)
-    photos = tmp_path / "photos"
-    for name, colour in (("red", (200, 30, 30)), ("blue", (30, 60, 200))):
-        (photos / name).mkdir(parents=True)
-        for i in range(6):
-            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (48, 48, 3)), 0, 255).astype("uint8")
-            Image.fromarray(pixels).save(photos / name / f"{i}.jpg")
+    photos = colour_folders(tmp_path / "photos", 6, size=48, seed=1)
     model = tmp_path / "fine"
     lines: list[str] = []
     monkeypatch.setattr("vitrine.progress.logger.info", lines.append)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from colour_photos import colour_folders
 from PIL import Image
 
 from vitrine.progress import progress
@@ -204,13 +205,7 @@ def test_bench_transfer_cv_prints_a_row_per_candidate(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    rng = np.random.default_rng(3)
-    photos = tmp_path / "photos"
-    for name, colour in (("red", (200, 30, 30)), ("blue", (30, 60, 200))):
-        (photos / name).mkdir(parents=True)
-        for i in range(6):
-            pixels = np.clip(np.array(colour) + rng.normal(0, 25, (40, 40, 3)), 0, 255).astype("uint8")
-            Image.fromarray(pixels).save(photos / name / f"{i}.jpg")
+    photos = colour_folders(tmp_path / "photos", 6, size=40, seed=3)
     command = [sys.executable, str(ROOT / "benchmarks" / "bench_transfer_cv.py"), "--photos", str(photos),
                "--candidates", "lite0,lite0-ft1-v2", "--folds", "2", "--cache", str(tmp_path / "cache"), "--json"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
