@@ -1,4 +1,5 @@
-"""Fixtures shared by the test modules: one small simulated world, ingested and built once per session."""
+"""Fixtures shared by the test modules: one small simulated world, ingested and built once per session, and the
+EfficientNet-Lite0 backbone, loaded once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from vitrine.dbt_runner import run_dbt
 from vitrine.ingest import ingest_folder
 from vitrine.simulate import simulate_world
+from vitrine.vision.backbones import Backbone, load_backbone
 
 # Real photos make the themes meaningful; without ../shared the simulator draws placeholder images.
 SCENE_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "scene-photos"
@@ -28,3 +30,9 @@ def scored_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     ingest_folder(folder, warehouse=warehouse)
     run_dbt(["build", "--exclude", "test_type:unit"], warehouse=warehouse)
     return warehouse, folder
+
+
+@pytest.fixture(scope="session")
+def lite0() -> Backbone:
+    """EfficientNet-Lite0 with its packaged ImageNet weights (tests read it, none changes its weights)."""
+    return load_backbone("efficientnet_lite0")

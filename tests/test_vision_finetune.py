@@ -33,11 +33,6 @@ needs_scenes = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def lite0() -> Backbone:
-    return load_backbone("efficientnet_lite0")
-
-
-@pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3 scene classes x 10 real photos, as class folders."""
     root = tmp_path_factory.mktemp("scenes")

@@ -36,11 +36,6 @@ MOUNTAIN_FLOOR = 0.88
 
 
 @pytest.fixture(scope="module")
-def lite0() -> Backbone:
-    return load_backbone("efficientnet_lite0")
-
-
-@pytest.fixture(scope="module")
 def examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sample photos that scikit-image and scikit-learn ship, written as PNG files."""
     from sklearn.datasets import load_sample_image

