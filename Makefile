@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lint bench env clean browser nightly
+.PHONY: demo test lint bench env clean browser nightly duckdb1-client
 
 env: $(VENV)/.installed
 
@@ -37,9 +37,20 @@ browser:
 		$$SUDO apt-get install -y chromium chromium-driver || \
 		{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }; }
 
-test: env browser
+# A DuckDB 1.x client (what many BI drivers bundle) in its own environment, for the serving copy's compatibility
+# test (tests/test_serving_compat.py); installed only when missing.
+DUCKDB1_VENV := .venv-duckdb1
+DUCKDB1_VERSION ?= 1.1.3
+duckdb1-client: $(DUCKDB1_VENV)/.installed-$(DUCKDB1_VERSION)
+
+$(DUCKDB1_VENV)/.installed-$(DUCKDB1_VERSION):
+	test -x $(DUCKDB1_VENV)/bin/python || $(PYTHON) -m venv $(DUCKDB1_VENV)
+	$(DUCKDB1_VENV)/bin/python -m pip install --quiet duckdb==$(DUCKDB1_VERSION)
+	touch $@
+
+test: env browser duckdb1-client
 	$(BIN)/ruff check .
-	VITRINE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+	VITRINE_REQUIRE_BROWSER=1 VITRINE_REQUIRE_DUCKDB1=1 $(BIN)/python -m pytest
 
 # One night on the warehouse (see README: Scheduling the night); DATE=YYYY-MM-DD, LANDING=DIR optional.
 nightly: env

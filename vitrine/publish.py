@@ -10,10 +10,16 @@ os.replace). A reader that resolves `current` sees either the previous night or 
       current -> nights/2026-02-15_20260216T020304Z_1a2b3c4d
       nights/<run_date>_<published at>_<run id>/
         manifest.json     run_date, run_id, published_at, tables: rows, columns, content hashes, files
-        serving.duckdb    read-only views over tables/*.parquet, and vitrine_night (run_date, run_id, folder)
+        serving.duckdb    read-only views over tables/*.parquet, and vitrine_night (run_date, run_id, folder),
+                          in a storage version DuckDB 1.x clients read (SERVING_STORAGE_VERSION)
         tables/<mart>.parquet
         report/index.html (written after the switch by vitrine.report)
       last_run.json       the last run's outcome: published, or failed and why
+
+serving.duckdb is written in an older storage version than the writing DuckDB's own (by default v1.0.0, which DuckDB
+1.0 and later read: BI drivers often bundle a DuckDB 1.x, and a file in a newer format fails there with "Trying to
+read a database file with version number ..."). Its views only read Parquet files by absolute path
+(`select * from read_parquet('<night>/tables/<mart>.parquet')`), which every DuckDB 1.x understands.
 
 A folder under nights/ without manifest.json is a publication that was interrupted (a killed process): it was never
 served, and the next publication deletes it. The last `keep` complete nights are kept (at least 2: a reader may
@@ -26,6 +32,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 from collections.abc import Callable
@@ -54,6 +61,11 @@ HASH_METHOD = "sha256(columns, rows, sums of DuckDB hash() of each row, seeds 0 
 # (68.6 M rows) took 29.3 s and 1.72 GiB, against 35.5 s and 1.74 GiB at the default level and row groups of
 # 122,880 rows; snappy took 26.2 s but 2.20 GiB (one run each, 2 threads).
 PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1, row_group_size 1000000"
+# The DuckDB storage version serving.duckdb is written in: v1.0.0 is read by DuckDB 1.0 and every later version
+# (what BI drivers bundle). $VITRINE_SERVING_STORAGE_VERSION, or publish_night(storage_version=...), chooses another
+# (e.g. `latest`, the writing DuckDB's own format, which DuckDB 1.x clients cannot open).
+SERVING_STORAGE_VERSION_ENV = "VITRINE_SERVING_STORAGE_VERSION"
+DEFAULT_SERVING_STORAGE_VERSION = "v1.0.0"
 
 
 class PublishError(RuntimeError):
@@ -116,6 +128,32 @@ def public_tables(manifest_path: Path | None = None) -> list[PublicTable]:
     return sorted(tables, key=lambda t: t.name)
 
 
+def serving_storage_version(value: str | None = None) -> str:
+    """The storage version to write serving.duckdb in: `value`, else $VITRINE_SERVING_STORAGE_VERSION, else v1.0.0.
+
+    Raises PublishError when this DuckDB does not know it (a version is written `vX.Y.Z`, or `latest`).
+    """
+    chosen = (value if value is not None else os.environ.get(SERVING_STORAGE_VERSION_ENV, "")).strip()
+    source = "storage_version" if value is not None else f"${SERVING_STORAGE_VERSION_ENV}"
+    if not chosen:
+        return DEFAULT_SERVING_STORAGE_VERSION
+    problem = None
+    if not re.fullmatch(r"v\d+\.\d+\.\d+|latest", chosen):
+        problem = "it is written vX.Y.Z (e.g. v1.0.0) or latest"
+    else:
+        with duckdb.connect() as con:
+            try:
+                con.execute(f"attach ':memory:' as probe (storage_version {_quote(chosen)})")
+            except duckdb.Error as exc:
+                problem = f"DuckDB {duckdb.__version__} does not know it: {exc}"
+    if problem:
+        raise PublishError(
+            f"serving storage version {chosen!r} (from {source}) is not a DuckDB storage version: {problem}. "
+            f"The default, {DEFAULT_SERVING_STORAGE_VERSION}, is read by DuckDB 1.0 and later."
+        )
+    return chosen
+
+
 def content_hash(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, str, list[list[str]]]:
     """(rows, hash, columns) of a table or parquet source: independent of row order and of the file encoding.
 
@@ -131,7 +169,7 @@ def content_hash(con: duckdb.DuckDBPyConnection, source: str) -> tuple[int, str,
     return int(rows), digest, columns
 
 
-def _quote(path: Path) -> str:
+def _quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -228,16 +266,19 @@ def publish_night(
     keep: int = 7,
     extra: dict[str, Any] | None = None,
     on_table: Callable[[str], None] | None = None,
+    storage_version: str | None = None,
 ) -> Night:
     """Copy `tables` from the warehouse into a new night folder under `root` and switch `current` to it.
 
-    Raises PublishError (nothing switched, the previous night stays served) when a table is missing or a file cannot
-    be written. `extra` goes into the manifest (e.g. the flow run's metrics).
+    Raises PublishError (nothing switched, the previous night stays served) when a table is missing, a file cannot
+    be written or the storage version is unknown. `extra` goes into the manifest (e.g. the flow run's metrics);
+    `storage_version` is serving.duckdb's (default: serving_storage_version()).
     """
     if keep < 2:
         raise PublishError(f"keep must be at least 2 (the night served and the one before it), got {keep}")
     if not tables:
         raise PublishError("no public tables to publish (no model tagged `public` in the dbt manifest)")
+    version = serving_storage_version(storage_version)
     root = root.resolve()
     (root / NIGHTS).mkdir(parents=True, exist_ok=True)
     cleanup_incomplete(root)
@@ -247,7 +288,8 @@ def publish_night(
 
     try:
         manifest = _write_night(warehouse, night_dir, tables, run_date=run_date, run_id=run_id,
-                                published_at=published_at, extra=extra, on_table=on_table)
+                                published_at=published_at, extra=extra, on_table=on_table,
+                                storage_version=version)
     except BaseException as exc:  # nothing was switched: remove what was written, keep serving the previous night
         with contextlib.suppress(OSError):  # else left for the next publication's cleanup_incomplete
             _remove_tree(night_dir)
@@ -262,6 +304,7 @@ def publish_night(
 def _write_night(
     warehouse: Path, night_dir: Path, tables: list[PublicTable], *, run_date: date, run_id: str,
     published_at: datetime, extra: dict[str, Any] | None, on_table: Callable[[str], None] | None,
+    storage_version: str,
 ) -> dict[str, Any]:
     """Parquet files, serving.duckdb, then manifest.json (last) into night_dir; return the manifest."""
     entries: dict[str, dict[str, Any]] = {}
@@ -291,7 +334,9 @@ def _write_night(
             }
 
     serving = night_dir / SERVING_DB
-    with duckdb.connect(str(serving)) as con:
+    with duckdb.connect() as con:  # attached with its storage version: the file is written in that format
+        con.execute(f"attach {_quote(serving)} as serving (storage_version {_quote(storage_version)})")
+        con.execute("use serving")
         for name in entries:
             con.execute(f'create view "{name}" as select * from {_parquet(night_dir / TABLES / (name + ".parquet"))}')
         con.execute(
@@ -299,7 +344,9 @@ def _write_night(
             "? as folder",
             [run_date, run_id, published_at, str(night_dir)],
         )
-        con.execute("checkpoint")
+        con.execute("checkpoint serving")
+        con.execute("use memory")
+        con.execute("detach serving")
     for file in [serving, *(night_dir / TABLES).iterdir()]:
         with open(file, "rb") as handle:
             os.fsync(handle.fileno())
@@ -311,6 +358,7 @@ def _write_night(
         "published_at": published_at.isoformat(),
         "warehouse": str(warehouse),
         "duckdb_version": duckdb.__version__,
+        "serving_storage_version": storage_version,
         "hash_method": HASH_METHOD,
         "tables": entries,
         **({"extra": extra} if extra else {}),
