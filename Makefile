@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lint bench env clean browser nightly duckdb1-client
+.PHONY: demo test lint bench env clean browser nightly duckdb1-client docs
 
 env: $(VENV)/.installed
 
@@ -55,6 +55,10 @@ test: env browser duckdb1-client
 # One night on the warehouse (see README: Scheduling the night); DATE=YYYY-MM-DD, LANDING=DIR optional.
 nightly: env
 	$(BIN)/vitrine nightly $(if $(DATE),--date $(DATE),) $(if $(LANDING),--landing $(LANDING),)
+
+# dbt's documentation of the built warehouse (after `make demo`) as one static page; open the path it prints.
+docs: env
+	$(BIN)/vitrine docs
 
 bench: env
 	$(BIN)/python benchmarks/bench_foundation.py

@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cron", default="0 2 * * *", help="when the night runs (cron, server time zone; default "
                    "'0 2 * * *')")
 
+    p = sub.add_parser("docs", help="dbt's documentation of the built warehouse as one static page "
+                       "(static_index.html, opened from disk: no server); prints its path")
+    p.add_argument("--warehouse", type=Path, default=None)
+    p.add_argument("--target-path", type=Path, default=None,
+                   help="where dbt writes the docs (default: dbt_project/target)")
+
     p = sub.add_parser("demo", help="simulate a small world, ingest it, build everything, print a summary")
     _add_world_args(p, defaults={"users": 2000, "days": 120, "sales_per_day": 20, "seed": 7})
     p.add_argument("--workdir", type=Path, default=None, help="where the demo world goes (default: warehouse/)")
@@ -239,6 +245,24 @@ def main(argv: list[str] | None = None) -> int:
         except (NightlyError, ValueError) as exc:
             print(f"serve failed: {exc}", file=sys.stderr)
             return 1
+        return 0
+
+    if args.command == "docs":
+        from vitrine.config import DBT_PROJECT_DIR, warehouse_path
+        from vitrine.dbt_runner import DbtError, run_dbt
+
+        warehouse = warehouse_path(args.warehouse)
+        if not warehouse.is_file():  # dbt-duckdb would create an empty one
+            print(f"docs failed: no warehouse at {warehouse} yet: build one first (`make demo`, or `vitrine ingest` "
+                  "then `vitrine build`), or give --warehouse", file=sys.stderr)
+            return 2
+        target = (args.target_path or DBT_PROJECT_DIR / "target").resolve()
+        try:
+            run_dbt(["docs", "generate", "--static", "--target-path", str(target)], warehouse=warehouse)
+        except DbtError as exc:
+            print(f"docs failed: {exc}", file=sys.stderr)
+            return 1
+        print(f"dbt docs of {warehouse}: open {target / 'static_index.html'} in a browser (one file, no server)")
         return 0
 
     if args.command == "demo":
