@@ -21,10 +21,11 @@ export DO_NOT_TRACK := 1
 env: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
-	touch $@
+	@echo "Installing the pinned dependencies into $(VENV) (pip: errors only)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $@
 
 demo: env
 	$(BIN)/vitrine demo --users $(DEMO_USERS) --days $(DEMO_DAYS) --sales-per-day $(DEMO_SALES_PER_DAY) \

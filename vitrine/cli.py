@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vars", dest="dbt_vars", type=json.loads, default=None,
                    help="more dbt vars as JSON, e.g. '{\"cf_top_k\": 30}'")
     p.add_argument("--json", action="store_true", help="print the night's summary as JSON")
+    _add_verbose_arg(p)
 
     p = sub.add_parser("serve", help="schedule the nightly flow on a local Prefect server (blocks; Ctrl-C stops)")
     _add_nightly_args(p)
@@ -137,7 +140,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_args(p, defaults={"users": 2000, "days": 120, "sales_per_day": 20, "seed": 7})
     p.add_argument("--workdir", type=Path, default=None, help="where the demo world goes (default: warehouse/)")
     p.add_argument("--warehouse", type=Path, default=None)
+    _add_verbose_arg(p)
     return parser
+
+
+def _add_verbose_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose", action="store_true",
+        help="print every log line on the console (Prefect's task runs, dbt's nodes, TensorFlow); by default they "
+             "go to a log file in logs/ beside the warehouse, and the console shows the steps and the summary",
+    )
+
+
+@contextmanager
+def _console(verbose: bool, warehouse: Path, command: str,
+             handled: tuple[type[BaseException], ...]) -> Iterator[Any]:
+    """Unless --verbose: the run's log lines to a log file beside the warehouse (vitrine.progress.quiet_console),
+    its path on the console first. The caller prints the ``handled`` errors with that path ("full log: PATH"); any
+    other error gets the path here, then its traceback as usual."""
+    if verbose:
+        yield None
+        return
+    from vitrine.progress import log_path, quiet_console
+
+    path = log_path(warehouse, command)
+    try:
+        with quiet_console(path) as quiet:
+            print(f"log: {path} (every line of the run; --verbose prints them here)", file=quiet.err, flush=True)
+            yield quiet
+    except BaseException as exc:
+        if not isinstance(exc, handled):
+            print(f"full log: {path}", file=sys.stderr, flush=True)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,14 +253,20 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "nightly":
         from vitrine.nightly.run import NightlyError, run_nightly
+        from vitrine.nightly.settings import NightlySettings
 
+        quiet = None
         try:
-            summary = run_nightly(
-                run_date=args.run_date, landing=args.landing, warehouse=args.warehouse, serving=args.serving,
-                images_root=args.images_root, keep=args.keep, dbt_vars=args.dbt_vars,
-            )
+            settings = NightlySettings.resolve(warehouse=args.warehouse, keep=args.keep)  # bad values: no log file
+            with _console(args.verbose, settings.warehouse, "nightly", (NightlyError, ValueError)) as quiet:
+                summary = run_nightly(
+                    run_date=args.run_date, landing=args.landing, warehouse=args.warehouse, serving=args.serving,
+                    images_root=args.images_root, keep=args.keep, dbt_vars=args.dbt_vars,
+                )
         except (NightlyError, ValueError) as exc:
             print(f"nightly failed: {exc}", file=sys.stderr)
+            if quiet is not None:
+                print(f"full log: {quiet.log_path}", file=sys.stderr)
             return 1
         if args.json:
             print(json.dumps(summary, indent=2, default=str))
@@ -234,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"night {summary['run_date']} published (run {summary['run_id']})")
             print(f"  serving copy: {summary['serving_db']}")
             print(f"  report:       {summary['report_path']}")
+            if quiet is not None:
+                print(f"  log:          {quiet.log_path}")
         return 0
 
     if args.command == "serve":
@@ -266,16 +308,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "demo":
+        from vitrine.config import warehouse_path
         from vitrine.demo import DemoError, run_demo
 
+        quiet = None
         try:
-            run_demo(
-                users=args.users, days=args.days, sales_per_day=args.sales_per_day, seed=args.seed,
-                photos=args.photos, start=args.start, workdir=args.workdir, warehouse=args.warehouse,
-                echo=print,
-            )
+            with _console(args.verbose, warehouse_path(args.warehouse), "demo", (DemoError,)) as quiet:
+                out = quiet.out if quiet is not None else sys.stdout
+                run_demo(
+                    users=args.users, days=args.days, sales_per_day=args.sales_per_day, seed=args.seed,
+                    photos=args.photos, start=args.start, workdir=args.workdir, warehouse=args.warehouse,
+                    echo=lambda line: print(line, file=out, flush=True),
+                    log=quiet.log_path if quiet is not None else None,
+                )
         except DemoError as exc:
             print(f"demo failed: {exc}", file=sys.stderr)
+            if quiet is not None:
+                print(f"full log: {quiet.log_path}", file=sys.stderr)
             return 1
         return 0
 

@@ -158,11 +158,11 @@ def _ingested_sources(path: Path) -> set[str]:
 def run_demo(
     *, users: int, days: int, sales_per_day: int, seed: int, photos: Path | None, start: date,
     workdir: Path | None = None, warehouse: Path | None = None, echo: Callable[[str], None] = print,
-    scenes: Path | Literal["auto"] | None = "auto",
+    scenes: Path | Literal["auto"] | None = "auto", log: Path | None = None,
 ) -> list[TableCount]:
     """Simulate, run the night, print the summary. ``scenes``: the scene photos of the demo's scene head (``auto``:
     :func:`demo_scenes`; None: no scene head, the pretrained labels are the tags). A ``VITRINE_IMAGE_HEAD`` set by
-    the user is used as is."""
+    the user is used as is. ``log``: the run's log file (a quiet console), named in the summary."""
     from vitrine.nightly.run import NightlyError, run_nightly
     from vitrine.simulate import simulate_world
 
@@ -237,4 +237,7 @@ def run_demo(
     echo(f"serving:    {night['serving_db']}  (BI tools: duckdb -readonly; Parquet beside it in tables/)")
     echo(f"report:     {night['report_path']}  (open it in a browser, from disk)")
     echo("timings:    " + ", ".join(f"{k.strip()} {v:.1f}s" for k, v in timings.items()))
+    if log is not None:
+        echo(f"log:        {log}  (Prefect's task runs, dbt's nodes, TensorFlow; `vitrine demo --verbose` prints "
+             "them here)")
     return tables

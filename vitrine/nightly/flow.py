@@ -32,7 +32,7 @@ from vitrine.nightly.artifact import NightSummary, markdown
 from vitrine.nightly.dbt_nodes import run_dbt_nodes
 from vitrine.nightly.memory import peak_rss
 from vitrine.nightly.settings import NightlySettings, Timeouts
-from vitrine.progress import progress
+from vitrine.progress import console_line, progress
 
 logger = logging.getLogger("vitrine.nightly")
 T = TypeVar("T")
@@ -137,6 +137,7 @@ def nightly(
         current_step = name
         started = time.perf_counter()
         logger.info("==> %s", name)
+        console_line(f"==> {name}")  # a quiet console's line for the step (the logger's goes to its log file)
         with peak_rss() as peak:
             yield
         summary.step_seconds[name] = round(time.perf_counter() - started, 2)
