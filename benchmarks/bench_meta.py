@@ -227,7 +227,7 @@ def scoring(table: list, workdir: Path, setup: dict) -> None:
     run_cli(["build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select", "explanation_phrases"])
     wall, peak, _ = run_cli([
         "build", "--warehouse", str(workdir / "vitrine.duckdb"), "--select",
-        "int_meta_served", "int_meta_scores", "int_home_page_picks", "home_page_rankings",
+        "int_meta_served", "int_meta_scores", "int_night_ranker", "int_home_page_picks", "home_page_rankings",
         "--exclude", "test_type:unit", "--vars", json.dumps({"run_date": NIGHT.isoformat()}),
     ])
     results = json.loads((ROOT / "dbt_project" / "target" / "run_results.json").read_text())["results"]

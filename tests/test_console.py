@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from nightly_world import TEST_PREFECT_HOME
 
-from vitrine.progress import console_line, log_path, progress, quiet_console
+from vitrine.progress import console_line, detach_cli_logging, log_path, progress, quiet_console
 from vitrine.simulate import simulate_world
 
 # Prefect's databases for these runs (each run starts a temporary server; two never share a SQLite file), kept
@@ -143,6 +143,9 @@ def test_quiet_console_sends_file_descriptors_to_the_log_and_keeps_the_terminal(
     """In process: what C code or a subprocess writes to fds 1 and 2 lands in the log; the step lines and the coarse
     progress lines reach the terminal; the descriptors are restored afterwards."""
     monkeypatch.setenv("VITRINE_PROGRESS", "log")
+    # as in a fresh process: a CLI called in-process by an earlier test leaves its stderr handler on `vitrine`,
+    # which writes to pytest's sys.stderr (not file descriptor 2, as on a real command line)
+    detach_cli_logging()
     path = log_path(tmp_path / "vitrine.duckdb", "test")
     with quiet_console(path) as console:
         os.write(1, b"C-level stdout\n")

@@ -127,7 +127,7 @@ def test_demo_builds_its_world_and_refuses_a_foreign_warehouse(tmp_path: Path) -
     names = {f"{t.schema}.{t.name}": t.rows for t in tables}
     assert names["raw.visits"] == names["main.stg_visits"] > 0
     text = "\n".join(lines)
-    assert str(warehouse) in text and "placeholder" in text and "stg_visits" in text
+    assert str(warehouse) in text and "placeholder" in text and "home_page_rankings" in text and "Ranked by" in text
 
     # Rerunning rebuilds the same world: same counts.
     again = run_demo(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -38,6 +39,8 @@ from vitrine.night_summary import night_summary
 class DemoError(RuntimeError):
     """The demo could not run (its warehouse holds other data, or a step failed)."""
 
+
+logger = logging.getLogger("vitrine.demo")
 
 SCENES_ENV = "VITRINE_DEMO_SCENES"
 DEFAULT_SCENES = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "travel-scenes"
@@ -216,15 +219,17 @@ def run_demo(
     echo("")
     echo("dbt build: " + ", ".join(f"{k} {v}" for k, v in sorted(night["dbt_counts"].items())))
     echo("")
-    echo(f"{'table':<32} {'kind':<6} {'rows':>12}")
-    for t in tables:
-        echo(f"{t.schema + '.' + t.name:<32} {'view' if t.kind == 'VIEW' else 'table':<6} {t.rows:>12,}")
+    for t in tables:  # the whole listing goes to the log; the console gets one line
+        logger.info("%-32s %-6s %12s", f"{t.schema}.{t.name}", "view" if t.kind == "VIEW" else "table", f"{t.rows:,}")
+    schemas = sorted({t.schema for t in tables})
+    echo("tables:     " + ", ".join(f"{sum(t.schema == s for t in tables)} in {s}" for s in schemas)
+         + (" (each with its rows in the log)" if log is not None else ""))
     echo("")
-    echo(night_summary(wh))
+    echo(night_summary(wh, themes=5))
     echo("")
-    echo("Each recommender alone and the meta model on the last evaluation days (model_evaluation; new_sales = the")
-    echo("sales in their first days, ranked among themselves):")
-    echo(format_evaluation(read_evaluation(wh)))
+    echo("Each recommender alone and the meta model on the evaluation days' purchases (model_evaluation; every")
+    echo("segment and target: `vitrine evaluate` or the report):")
+    echo(format_evaluation([r for r in read_evaluation(wh) if r.sales_segment == "all" and r.target == "purchases"]))
     echo("")
     echo(f"warehouse:  {wh}")
     echo(f"world:      {world} (raw contract files; truth/ holds the hidden variables)")
@@ -234,7 +239,7 @@ def run_demo(
         echo(f"scene head: {head.path} ({head.classes} scene classes, {head.photos:,} photos, {how}): the tags of "
              "the themes and tag_attractiveness")
     echo(f"night:      {night['run_date']} published (run {night['run_id']})")
-    echo(f"serving:    {night['serving_db']}  (BI tools: duckdb -readonly; Parquet beside it in tables/)")
+    echo(f"serving:    {night['serving_db']}  (DuckDB 1.x and later read it; Parquet beside it in tables/)")
     echo(f"report:     {night['report_path']}  (open it in a browser, from disk)")
     echo("timings:    " + ", ".join(f"{k.strip()} {v:.1f}s" for k, v in timings.items()))
     if log is not None:

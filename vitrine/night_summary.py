@@ -38,6 +38,10 @@ def night_summary(warehouse: Path | None = None, *, schema: str = "main", themes
                 f"  {v}: {n:,} examples ({p:,} purchases), C={c:g}, validation AUC {auc:.3f}, log-loss {ll:.4f}"
                 for v, n, p, c, auc, ll in rows
             ]
+        if _exists(con, "int_night_ranker", schema):
+            row = con.execute(f"select model_version, reason from {schema}.int_night_ranker").fetchone()
+            if row:
+                lines.append(f"Ranked by {row[0]}: {row[1]}")
         if _exists(con, "home_page_rankings", schema):
             pages = con.execute(f"select count(distinct user_id), count(*) from {schema}.home_page_rankings").fetchone()
             user = con.execute(f"select min(user_id) from {schema}.home_page_rankings").fetchone()[0]
@@ -48,5 +52,5 @@ def night_summary(warehouse: Path | None = None, *, schema: str = "main", themes
                 f"select h.rank, h.sale_id, s.title, h.score, h.explanation from {schema}.home_page_rankings h "
                 f"join {schema}.stg_sales s using (sale_id) where h.user_id = ? order by h.rank", [user]
             ).fetchall()
-            lines += [f"  {r:>2}. {sale:>6} {title[:44]:<44} p={p:.3f}  {why}" for r, sale, title, p, why in rows]
+            lines += [f"  {r:>2}. {sale:>6} {title[:44]:<44} score {p:.3f}  {why}" for r, sale, title, p, why in rows]
     return "\n".join(lines)

@@ -262,12 +262,25 @@ def track(
             bar.advance()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever sys.stderr is when a line is emitted, never to a stream bound once: a CLI
+    called in-process (tests, notebooks) must not leave a handler on a stream that was swapped and closed since."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Send the `vitrine` loggers' lines to stderr (the command line), unless something configured them already."""
     root = logging.getLogger("vitrine")
     if root.handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.set_name("vitrine-cli")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     root.addHandler(handler)

@@ -24,6 +24,7 @@ class NightSummary:
     dbt_counts: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     evaluation: list[dict[str, Any]] = field(default_factory=list)
+    ranker: dict[str, Any] = field(default_factory=dict)  # ranker, model_version, reason (int_night_ranker)
     tables: dict[str, int] = field(default_factory=dict)  # public table -> rows published
     night_path: Path | None = None
     report_path: Path | None = None
@@ -56,6 +57,8 @@ def markdown(summary: NightSummary) -> str:
                   f"Still served: {summary.still_served or 'nothing published yet'}", ""]
     else:
         lines += [f"Serving copy: `{summary.serving_db}`", f"Report: `{summary.report_path}`", ""]
+    if summary.ranker:
+        lines += [f"Ranked by `{summary.ranker['model_version']}`: {summary.ranker['reason']}", ""]
     if summary.step_seconds:
         lines += ["| step | seconds | peak RSS (MiB) |", "| --- | ---: | ---: |"]
         lines += [f"| {step} | {seconds:.1f} | {summary.step_peak_rss_mib.get(step, 0):,.0f} |"

@@ -161,7 +161,9 @@ def nightly(
                 raise steps.QualityGateError(f"the build scored {summary.run_date}, not the night asked, {run_date}")
             night_counts = steps.night_counts(settings.warehouse, summary.run_date)
             summary.counts, summary.evaluation = night_counts.counts, night_counts.evaluation
-        extra = {"counts": summary.counts, "dbt": summary.dbt_counts, "ingest": summary.ingest}
+            summary.ranker = night_counts.ranker
+        extra = {"counts": summary.counts, "dbt": summary.dbt_counts, "ingest": summary.ingest,
+                 "ranker": summary.ranker}
         night = call("publish", publish_task, t.publish, settings, summary.run_date, run_id, public, extra)
         summary.night_path, summary.serving_db = night.path, settings.serving / publish.CURRENT / publish.SERVING_DB
         summary.tables = {name: entry["rows"] for name, entry in night.tables.items()}

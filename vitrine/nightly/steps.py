@@ -19,7 +19,7 @@ logger = logging.getLogger("vitrine.nightly")
 # dbt selections of the two build steps: the image models first (labelling only new content), then the rest.
 LABEL_SELECTION = ["--select", "+tag:images"]
 REST_SELECTION = ["--exclude", "tag:images"]
-PASSING = {"success", "pass", "warn"}
+PASSING = {"success", "pass", "warn", "no-op"}  # no-op: an exposure (who reads the marts) has nothing to run
 
 
 class QualityGateError(RuntimeError):
@@ -87,6 +87,7 @@ class NightCounts:
 
     counts: dict[str, int]
     evaluation: list[dict[str, Any]]
+    ranker: dict[str, Any]  # what ranked the home pages: ranker, model_version, reason (int_night_ranker)
 
 
 def night_counts(warehouse: Path, run_date: date) -> NightCounts:
@@ -110,8 +111,13 @@ def night_counts(warehouse: Path, run_date: date) -> NightCounts:
             "visits": one("select count(*) from main.stg_visits"),
             "purchases": one("select count(*) from main.stg_purchases"),
         }
+        if counts["sales_open"] == 0:
+            raise QualityGateError(f"no sale is open on {run_date}: there is nothing to rank that night, nothing "
+                                   "is published (check the date, or the sales' opens_on and closes_on)")
         if "home_page_rankings" in names:
             counts["customers_ranked"] = one("select count(distinct user_id) from main.home_page_rankings")
+        row = con.execute("select ranker, model_version, reason from main.int_night_ranker").fetchone()
+        ranker = dict(zip(["ranker", "model_version", "reason"], row, strict=True)) if row else {}
         evaluation = [
             dict(zip(["recommender", "days", "users", "p_at_10", "r_at_10", "ndcg_at_10", "auc"], row, strict=True))
             for row in con.execute(
@@ -124,4 +130,4 @@ def night_counts(warehouse: Path, run_date: date) -> NightCounts:
                 """
             ).fetchall()
         ]
-    return NightCounts(counts=counts, evaluation=evaluation)
+    return NightCounts(counts=counts, evaluation=evaluation, ranker=ranker)

@@ -135,6 +135,15 @@ class _Sales:
         return '<div class="thumbs">' + "".join(parts) + "</div>"
 
 
+def _ranker_paragraph(summary: dict[str, Any]) -> str:
+    """What ranked the home pages and why (int_night_ranker), from the night's summary."""
+    ranker = summary.get("ranker") or {}
+    if not ranker:
+        return ""
+    return (f'<p id="ranker">Home pages ranked by <code>{escape(str(ranker["model_version"]))}</code>: '
+            f'{escape(str(ranker["reason"]))}.</p>')
+
+
 def _counts_section(summary: dict[str, Any], night: Night) -> str:
     rows = [[k, v] for k, v in (summary.get("counts") or {}).items()]
     rows += [[f"rows in {name}", entry["rows"]] for name, entry in night.tables.items()]
@@ -374,6 +383,7 @@ def write_report(night: Night, *, warehouse: Path | None, summary: dict[str, Any
         f"<h1>Vitrine night {night.run_date}</h1>",
         f"<p>Run <code>{escape(night.run_id)}</code>, published {escape(published)}. Serving copy: "
         f"<code>../serving.duckdb</code>; tables: <code>../tables/*.parquet</code>.</p>",
+        _ranker_paragraph(summary),
         *sections,
         f'<p class="footer">{len(thumbs.failed)} photo(s) could not be read for thumbnails.</p>'
         if thumbs.failed else "",

@@ -3,8 +3,8 @@
   evaluation days: the rows model_evaluation needs, and only those.
     target = purchases: the day's buyers; relevant = the sales they bought (with the amount).
     target = visits:    a seeded sample of the day's visitors; relevant = the sales they visited.
-  Recommenders: each one alone (cf, the content families, content_based = their sum, popularity) and the meta
-  models (meta, meta_no_image). Two segments of sales: `all` open sales, and `new_sales` (open for at most
+  Recommenders: each one alone (macro single_recommenders: cf, the content families, content_based = their sum,
+  popularity) and the meta models (meta, meta_no_image) on a night that has them. Two segments of sales: `all` open sales, and `new_sales` (open for at most
   cold_start_days days: no co-visits yet), ranked among themselves, which measures the cold start.
 
   A recommender ranks a customer's open sales by score, ties broken by a seeded hash (a recommender that knows
@@ -16,17 +16,11 @@
   A customer has a few relevant sales and ~300 open sales: the join is a few times the day's open-sale rows, where
   a sort per recommender and segment was 18 times them (at 1 M customers: 187 M rows, the night's longest model).
 -#}
-{%- set recommenders = [
-    ('cf', 'cf_score'),
-    ('cb_text', 'cb_text_score'),
-    ('cb_destination', 'cb_destination_score'),
-    ('cb_price', 'cb_price_score'),
-    ('cb_image', 'cb_image_score'),
-    ('content_based', 'cb_text_score + cb_destination_score + cb_price_score + cb_image_score'),
-    ('popularity', 'popularity_visits'),
-    ('meta', 'meta_score'),
-    ('meta_no_image', 'meta_no_image_score'),
-] %}
+{%- set recommenders = [] %}
+{%- for name, score, _ in single_recommenders() %}{% do recommenders.append((name, score)) %}{% endfor %}
+{#- the meta models, each ranked only on a night that has it (int_meta_served's slot) -#}
+{%- set meta_slots = {'meta': 'served', 'meta_no_image': 'no_image'} %}
+{%- do recommenders.extend([('meta', 'meta_score'), ('meta_no_image', 'meta_no_image_score')]) %}
 {%- set segments = [('all', 'true'), ('new_sales', 's.is_new_sale')] %}
 with features as (
     select
@@ -132,8 +126,9 @@ select
     {{ segment }}__{{ recommender }}__tied as negatives_tied,
     amount_eur
 from compared
-{%- if segment != 'all' %}
-where is_new_sale
+where {% if segment != 'all' %}is_new_sale{% else %}1 = 1{% endif %}
+{%- if recommender in meta_slots %}
+    and exists (select 1 from {{ ref('int_meta_served') }} where slot = '{{ meta_slots[recommender] }}')
 {%- endif %}
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}

@@ -2,7 +2,8 @@
   P(purchase) by the meta models for the evaluation days' scored pairs, what int_evaluation_ranks ranks:
     meta_score           the served model: tonight's `full` model, or var meta_model_version (a rollback)
     meta_no_image_score  tonight's model without the image features (meta_image_features)
-  (int_meta_served picks the two models.) A logistic regression is a weighted sum of standardised features:
+  (int_meta_served picks the two models; a night without a model keeps its pairs, with null scores, for the
+  single recommenders' evaluation.) A logistic regression is a weighted sum of standardised features:
   sigmoid(intercept + sum coef * (x - c) / s), rounded to 10 decimals, like the features.
   Tonight's candidates are scored by the same macros where they are ranked (int_home_page_picks): a table of
   tonight's 68 M scores at a million customers cost 30 s to write and 10 s to test, on the night's critical path.
@@ -31,6 +32,7 @@ select
     {{ meta_probability(meta_logit('f', 's')) }} as meta_score,
     {{ meta_probability(meta_logit('f', 'n')) }} as meta_no_image_score
 from features as f
-cross join (select * from weights where slot = 'served') as s
+left join (select * from weights where slot = 'served') as s
+    on 1 = 1
 left join (select * from weights where slot = 'no_image') as n
     on 1 = 1

@@ -1,22 +1,23 @@
 {#-
-  Public. Tonight's home page of every active customer: the top 10 open sales by the meta model's P(purchase)
-  (ties broken by the smaller sale_id; int_home_page_picks), never a sale the customer already bought (the
-  candidates never hold one), with the served model's version
-  and an explanation: the feature with the largest contribution (weight x deviation from the training mean) in
-  the words of seeds/explanation_phrases.csv ("{theme}" becomes the sale's main theme).
+  Public. Tonight's home page of every active customer: the top 10 open sales by the night's ranker (the meta
+  model's P(purchase), or the best single recommender's score while the history is too short for the meta model;
+  int_night_ranker), ties broken by the smaller sale_id (int_home_page_picks), never a sale the customer already
+  bought (the candidates never hold one), with the ranker's model version and an explanation: for the meta model
+  the feature with the largest contribution (weight x deviation from the training mean), for a single recommender
+  its own feature, in the words of seeds/explanation_phrases.csv ("{theme}" becomes the sale's main theme).
 -#}
 {%- set features = var('meta_features').keys() | list %}
 with picked as (
-    -- the picks' rows of int_candidate_features: their features are computed after the join (8 M picks, not
-    -- the 85 M scored pairs), over this one relation, where the feature expressions name its columns
-    select f.*, r.rank, r.meta_score, r.model_version
+    -- the picks' rows of int_candidate_features: their features are computed after the join (the picks, not every
+    -- scored pair), over this one relation, where the feature expressions name its columns
+    select f.*, r.rank, r.score, r.ranker, r.model_version
     from {{ ref('int_home_page_picks') }} as r
     inner join {{ ref('int_candidate_features') }} as f
         on f.scored_for = r.scored_for and f.user_id = r.user_id and f.sale_id = r.sale_id
 ),
 
 top_10 as (
-    select scored_for, user_id, rank, sale_id, meta_score, model_version, {{ meta_feature_columns() }}
+    select scored_for, user_id, rank, sale_id, score, ranker, model_version, {{ meta_feature_columns() }}
     from picked
 ),
 
@@ -35,7 +36,8 @@ contributions as (
         t.{{ f }} > w.{{ f }}__center as {{ f }}__is_high
         {%- endfor %}
     from top_10 as t
-    cross join weights as w
+    left join weights as w
+        on 1 = 1
 ),
 
 largest as (
@@ -87,26 +89,55 @@ main_theme as (
 
 fallback as (
     select phrase from {{ ref('explanation_phrases') }} where feature = '(none)'
+),
+
+ranker_features as (
+    -- a night ranked by a single recommender explains each pick by that recommender's phrase
+    {%- for name, _, feature in single_recommenders() %}
+    select '{{ name }}' as ranker, '{{ feature }}' as feature
+    {%- if not loop.last %}
+    union all{% endif %}
+    {%- endfor %}
+),
+
+reasons as (
+    select
+        t.scored_for,
+        t.user_id,
+        t.rank,
+        t.sale_id,
+        t.score,
+        t.model_version,
+        case
+            when t.ranker = 'meta' and l.contribution > 0 and p.phrase is not null then l.feature
+            when t.ranker <> 'meta' and t.score > 0 and sp.phrase is not null then rf.feature
+            else '(none)'
+        end as explained_by,
+        case when t.ranker = 'meta' then p.phrase else sp.phrase end as phrase
+    from top_10 as t
+    inner join explained as l
+        on l.scored_for = t.scored_for and l.user_id = t.user_id and l.sale_id = t.sale_id
+    left join {{ ref('explanation_phrases') }} as p
+        on p.feature = l.feature and p.direction = l.direction
+    left join ranker_features as rf
+        on rf.ranker = t.ranker
+    left join {{ ref('explanation_phrases') }} as sp
+        on sp.feature = rf.feature and sp.direction = 'high'
 )
 
 select
-    t.scored_for,
-    t.user_id,
-    t.rank,
-    t.sale_id,
-    t.meta_score as score,
-    t.model_version,
+    r.scored_for,
+    r.user_id,
+    r.rank,
+    r.sale_id,
+    r.score,
+    r.model_version,
     case
-        when l.contribution > 0 and p.phrase is not null
-            then replace(p.phrase, '{theme}', coalesce(m.theme_name, 'the photos'))
+        when r.explained_by <> '(none)' then replace(r.phrase, '{theme}', coalesce(m.theme_name, 'the photos'))
         else fb.phrase
     end as explanation,
-    case when l.contribution > 0 and p.phrase is not null then l.feature else '(none)' end as explained_by
-from top_10 as t
-inner join explained as l
-    on l.scored_for = t.scored_for and l.user_id = t.user_id and l.sale_id = t.sale_id
-left join {{ ref('explanation_phrases') }} as p
-    on p.feature = l.feature and p.direction = l.direction
+    r.explained_by
+from reasons as r
 left join main_theme as m
-    on m.sale_id = t.sale_id
+    on m.sale_id = r.sale_id
 cross join fallback as fb
