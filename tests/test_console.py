@@ -97,6 +97,7 @@ def test_a_quiet_night_prints_its_steps_and_summary_in_a_few_lines(runs: Runs) -
         assert f"==> {step}" in run.lines, run.output
     assert re.search(r"^dbt build: nodes: \d+/\d+ nodes \(\d+%", run.output, re.MULTILINE), run.output
     assert f"night {runs.run_date} published" in run.output
+    assert re.search(r"^  ranked by: +(meta|single)_\S+ \(", run.output, re.MULTILINE), run.output
     assert run.lines[-1].strip().startswith("log:"), run.output  # the summary ends the output, with the log
     for noise in PER_TASK:
         assert noise not in run.output, run.output

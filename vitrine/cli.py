@@ -272,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(summary, indent=2, default=str))
         else:
             print(f"night {summary['run_date']} published (run {summary['run_id']})")
+            if summary.get("ranker"):
+                print(f"  ranked by:    {summary['ranker']['model_version']} ({summary['ranker']['reason']})")
             print(f"  serving copy: {summary['serving_db']}")
             print(f"  report:       {summary['report_path']}")
             if quiet is not None:

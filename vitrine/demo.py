@@ -213,19 +213,17 @@ def run_demo(
 
     tables = warehouse_tables(wh)
     echo("")
-    echo(f"{'ingested':<12} {'read':>10} {'accepted':>10} {'rejected':>10}")
-    for table, rows in (night["ingest"] or {}).items():
-        echo(f"{table:<12} {rows['read']:>10,} {rows['accepted']:>10,} {rows['rejected']:>10,}")
-    echo("")
-    echo("dbt build: " + ", ".join(f"{k} {v}" for k, v in sorted(night["dbt_counts"].items())))
-    echo("")
+    ingested = night["ingest"] or {}
+    echo("ingested:   " + ", ".join(f"{table} {rows['accepted']:,}" for table, rows in ingested.items())
+         + f" (rejected: {sum(rows['rejected'] for rows in ingested.values()):,}, in raw.rejects)")
+    echo("dbt build:  " + ", ".join(f"{k} {v}" for k, v in sorted(night["dbt_counts"].items())))
     for t in tables:  # the whole listing goes to the log; the console gets one line
         logger.info("%-32s %-6s %12s", f"{t.schema}.{t.name}", "view" if t.kind == "VIEW" else "table", f"{t.rows:,}")
     schemas = sorted({t.schema for t in tables})
     echo("tables:     " + ", ".join(f"{sum(t.schema == s for t in tables)} in {s}" for s in schemas)
          + (" (each with its rows in the log)" if log is not None else ""))
     echo("")
-    echo(night_summary(wh, themes=5))
+    echo(night_summary(wh, themes=5, page_rows=5))
     echo("")
     echo("Each recommender alone and the meta model on the evaluation days' purchases (model_evaluation; every")
     echo("segment and target: `vitrine evaluate` or the report):")

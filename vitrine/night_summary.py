@@ -15,8 +15,11 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str, schema: str) -> bool:
     ).fetchone()[0])
 
 
-def night_summary(warehouse: Path | None = None, *, schema: str = "main", themes: int = 8) -> str:
-    """A few lines per public table of the night; tables not built yet are skipped."""
+def night_summary(
+    warehouse: Path | None = None, *, schema: str = "main", themes: int = 8, page_rows: int = 10,
+) -> str:
+    """A few lines per public table of the night (the first `page_rows` of one customer's home page); tables not
+    built yet are skipped."""
     lines: list[str] = []
     with duckdb.connect(str(warehouse_path(warehouse)), read_only=True) as con:
         if _exists(con, "theme_catalog", schema):
@@ -46,11 +49,13 @@ def night_summary(warehouse: Path | None = None, *, schema: str = "main", themes
             pages = con.execute(f"select count(distinct user_id), count(*) from {schema}.home_page_rankings").fetchone()
             user = con.execute(f"select min(user_id) from {schema}.home_page_rankings").fetchone()[0]
             lines.append(
-                f"Home pages (home_page_rankings): {pages[0]:,} customers, {pages[1]:,} rows; customer {user}:"
+                f"Home pages (home_page_rankings): {pages[0]:,} customers, {pages[1]:,} rows; customer {user}'s top "
+                f"{page_rows}:"
             )
             rows = con.execute(
                 f"select h.rank, h.sale_id, s.title, h.score, h.explanation from {schema}.home_page_rankings h "
-                f"join {schema}.stg_sales s using (sale_id) where h.user_id = ? order by h.rank", [user]
+                f"join {schema}.stg_sales s using (sale_id) where h.user_id = ? and h.rank <= ? order by h.rank",
+                [user, page_rows]
             ).fetchall()
             lines += [f"  {r:>2}. {sale:>6} {title[:44]:<44} score {p:.3f}  {why}" for r, sale, title, p, why in rows]
     return "\n".join(lines)
