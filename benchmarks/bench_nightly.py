@@ -17,8 +17,8 @@ night (the first scoring date) ingests the last day and computes only the days t
 (tonight, yesterday, the day that stops being an evaluation day; macros/as_of_days.sql).
 `--prefect-server` runs the nights against a Prefect server started beforehand (as README "Scheduling the night"
 sets production up: `prefect server start`, then PREFECT_API_URL), instead of the temporary server each
-`vitrine nightly` starts on its own (about 10 s of every run). The server is another process: its memory is not
-in the peaks, its CPU is on the same cores.
+`vitrine nightly` starts on its own (its start is part of every run). The server is another process: its memory
+is not in the peaks, its CPU is on the same cores.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def _split_landings(world: Path, workdir: Path, last_day: str) -> tuple[Path, Pa
 
 
 def _cpu_probe() -> float:
-    """Seconds for a fixed single-core loop: this machine's speed at the time (shared hosts vary, by 35% in an
-    hour once), to compare runs made at different times."""
+    """Seconds for a fixed single-core loop: this machine's speed at the time (a shared host's speed varies), to
+    compare runs made at different times."""
     start = time.perf_counter()
     total = 0
     for i in range(10_000_000):

@@ -7,7 +7,7 @@ Steps (each a `vitrine build` process, as a user runs it; peak memory = that pro
   training set       negative sampling over 30 history days -> training_examples
   evaluation         every open sale ranked by each recommender and the meta model on 7 days -> model_evaluation
                      (the meta model is trained on the 14 training days before them: training_days 21)
-Images excluded: labelling the world's photos with the CNN (~11 k images at 1 M users, several minutes on CPU) and
+Images excluded: labelling the world's photos with the CNN (bench_nightly.py times it) and
 fitting the themes is done once, untimed, in the setup (`vitrine build --select +int_sale_themes`, also when a
 reused warehouse lacks int_sale_themes); the timed steps run with `--exclude tag:images`, so they read the image
 family of the content profiles from those tables instead of labelling again (labelling is incremental by content

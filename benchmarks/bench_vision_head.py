@@ -7,7 +7,7 @@ per class and overall, and the confusion summed over the seeds. ``--split-seeds`
 seed = training seed), which shows how much the 240 test photos themselves move the score.
 
 The photos are embedded once (the backbone is frozen; every seed reuses the cache), so the run costs one
-embedding pass (~1 min on 2 cores) plus a few seconds of training per seed. Accuracy, not speed, is measured.
+embedding pass plus a short training per seed. Accuracy, not speed, is measured.
 
 Run: ``.venv/bin/python benchmarks/bench_vision_head.py [--seeds 0,1,2,3,4] [--split-seeds] [--photos DIR]
 [--json]``.

@@ -3,7 +3,7 @@ and the CUDA benchmark script's import hygiene.
 
 Generated images (red vs blue with noise, plus stripes for multilabel) always run; the measured quality on the
 12-class scene photos (``../shared/datasets/scene-photos``) is skipped with a message where they are absent.
-EfficientNet-Lite0 is loaded once for the module and the 1,200 scene photos are embedded once (~30 s on 2 cores).
+EfficientNet-Lite0 is loaded once for the module and the 1,200 scene photos are embedded once (the slow part).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """VGG16 from a user's weights file with the Places365 class list.
 
 VGG16's classifier fixes the input at 224x224, so its first dense layer alone holds 102 M weights: no smaller
-model has the real layout. The module writes one full-size random weights file (~528 MB, a few seconds) in the
+model has the real layout. The module writes one full-size random weights file (~528 MB, fixed by the layout) in the
 legacy Keras 2 HDF5 layout of the community Places365 file (including its weightless Dropout layers), with a
 zero final kernel and a chosen bias so that the five most probable classes are known in advance.
 """

@@ -1,11 +1,11 @@
 """The raw data contract: what a user loads into the warehouse's `raw` schema.
 
-One folder of CSV or Parquet files (see ``docs`` in the README), one file or sub-folder per table. This module is
+One folder of CSV or Parquet files (see docs/data-contract.md), one file or sub-folder per table. This module is
 the single source of truth for table names, column names, their SQL types and keys: the simulator writes these
 columns, the ingester validates against them, and the dbt sources describe the resulting tables.
 
 Identifiers are positive integers (BIGINT): the flash-sale catalogue and customer base are keyed by numbers, and
-integer keys keep the co-visit self-joins of the recommenders fast at 20 M visits.
+integer keys keep the co-visit self-joins of the recommenders fast on the whole visit history.
 Timestamps are UTC; an ISO 8601 value with an offset is converted to UTC on ingest.
 """
 

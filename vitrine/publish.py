@@ -54,12 +54,11 @@ LAST_RUN = "last_run.json"
 NIGHT_TABLE = "vitrine_night"
 RUN_ID_KEY = "vitrine_run_id"
 # A row's hash is DuckDB's 64-bit hash() of the row, with two seeds; verify_night compares it only under the same
-# method and DuckDB version (hash() may change between versions). It was the md5 of each row's text: on the 128 M
-# rows of a 1 M-customer night's recommender_scores, formatting every double as text made it most of the publish.
+# method and DuckDB version (hash() may change between versions). It was the md5 of each row's text: formatting
+# every double of recommender_scores as text made it most of the publish.
 HASH_METHOD = "sha256(columns, rows, sums of DuckDB hash() of each row, seeds 0 and 1)"
-# zstd at its fastest level in row groups of a million rows: copying a 1 M-customer night's recommender_scores
-# (68.6 M rows) took 29.3 s and 1.72 GiB, against 35.5 s and 1.74 GiB at the default level and row groups of
-# 122,880 rows; snappy took 26.2 s but 2.20 GiB (one run each, 2 threads).
+# zstd at its fastest level in row groups of a million rows: faster than zstd's default level and row groups, and
+# lighter in memory than snappy (docs/benchmarks.md, "Publishing").
 PARQUET_OPTIONS = "format parquet, compression zstd, compression_level 1, row_group_size 1000000"
 # The DuckDB storage version serving.duckdb is written in: v1.0.0 is read by DuckDB 1.0 and every later version
 # (what BI drivers bundle). $VITRINE_SERVING_STORAGE_VERSION, or publish_night(storage_version=...), chooses another

@@ -87,9 +87,9 @@
   Subquery for a FROM clause: the `n` rows of each group of `relation` (grouped by the columns `partition_by`) with
   the highest `score`, ties broken by the smallest `key`, as (partition_by..., key, carry...): a row_number()
   window. With `rank_as`, the row's place in its group (1 = the highest) is a column of that name. An engine can
-  override it. Tried on DuckDB: a bounded min_by(struct, row(-score, key), n) aggregate is
-  about 2x faster on 20 M numeric rows, but on the 1 M-customer text profiles (66 M rows, 838 k groups, string
-  keys) it spilled without bound, where the window took 145 s in 8 GB: not used.
+  override it. DuckDB keeps the window: a bounded min_by(struct, row(-score, key), n) aggregate is faster on
+  numeric keys, but on the customers' text profiles (a group per customer, text keys) it spilled without bound
+  (docs/benchmarks.md).
 -#}
 {% macro top_n(relation, partition_by, key, score, n, carry=[], rank_as=none) %}
     {{ return(adapter.dispatch('top_n', 'vitrine')(relation, partition_by, key, score, n, carry, rank_as)) }}
@@ -113,9 +113,9 @@
 
 {#-
   The rows of a primary-key test: each combination of `columns` that occurs more than once in `relation`, with its
-  count. The default groups by the columns. DuckDB first groups by one 64-bit hash of them (a one-column key: about
-  30% faster on the 128 M candidate pairs of a 1 M-customer night) and then checks the colliding hashes on the
-  columns themselves, so the answer is exact.
+  count. The default groups by the columns. DuckDB first groups by one 64-bit hash of them (a one-column key
+  groups faster than several, which matters on tonight's candidate pairs) and then checks the colliding hashes on
+  the columns themselves, so the answer is exact.
 -#}
 {% macro duplicate_combinations(relation, columns) %}
     {{ return(adapter.dispatch('duplicate_combinations', 'vitrine')(relation, columns)) }}
@@ -167,9 +167,9 @@ having count(*) > 1
 {#-
   An ORDER BY for the end of a CTE whose rows are read next by key, e.g. the input of a self-join on `columns`: it
   changes no result, only speed. DuckDB keeps the order of a CTE it materialises, and a hash join whose build and
-  probe rows come grouped by key reads memory in order instead of at random (int_cf_similarity: the self-join of
-  the visit spells on user_id took 26 s on the 31-day night of 1 M customers in user_id order as stored, 7 s
-  sorted). Elsewhere nothing: an engine may ignore, or reject, an ORDER BY in a CTE.
+  probe rows come grouped by key reads memory in order instead of at random (int_cf_similarity's self-join of the
+  visit spells on user_id; docs/benchmarks.md). Elsewhere nothing: an engine may ignore, or reject, an ORDER BY in
+  a CTE.
 -#}
 {% macro order_for_locality(columns) %}
     {{ return(adapter.dispatch('order_for_locality', 'vitrine')(columns)) }}
@@ -188,10 +188,10 @@ having count(*) > 1
   columns `partition_by`) with the highest `score`, ties broken by the smallest `key`, as
   (partition_by..., key, carry..., rank_as) with rank_as = 1 for the best row: by default top_n's row_number() window.
   `score` must be a number that is never null or NaN. DuckDB: a bounded min_by(struct, row(-score, key), n)
-  aggregate per group, its sorted list unnested with its positions (same rows and ranks; on the 14 M candidate
-  pairs of int_cf_similarity's 31-day night, 60 k groups, 2.4 s instead of 4.2 s). Not for groups by the million:
-  with text keys (see top_n), nor with numbers (tonight's top 10 of 838 k customers spilled over 30 GB in the
-  1 M-customer night's build; see int_home_page_picks).
+  aggregate per group, its sorted list unnested with its positions (same rows and ranks, faster than the window on
+  int_cf_similarity's pairs, a group per sale). Not for a group per customer: with text keys (see top_n), nor with
+  numbers (tonight's top 10 per customer spilled without bound; int_home_page_picks uses top_n). Measurements:
+  docs/benchmarks.md.
 -#}
 {% macro ranked_top_n(relation, partition_by, key, score, n, carry=[], rank_as='rank') %}
     {{ return(adapter.dispatch('ranked_top_n', 'vitrine')(relation, partition_by, key, score, n, carry, rank_as)) }}

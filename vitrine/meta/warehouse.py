@@ -113,9 +113,9 @@ def train_night(examples: pd.DataFrame, run_date: date, config: MetaConfig, thre
     """Tonight's models, trained on the training days that are not evaluation days (those stay unseen).
 
     The variants are fitted in `threads` threads (scikit-learn's lbfgs spends its time in numpy, which releases
-    the GIL), each with a single-threaded BLAS: BLAS's own threads on top of ours oversubscribed the cores. On the
-    1 M-customer night's 581,286 examples: 9.6 s, against 16.0 s with BLAS's default threads and 21.9 s one fit
-    after the other; the coefficients agree to 1e-14 and the chosen C and AUC are the same.
+    the GIL), each with a single-threaded BLAS: BLAS's own threads on top of ours oversubscribed the cores. Faster
+    than BLAS's default threads or one fit after the other (docs/benchmarks.md), with the same coefficients (to
+    rounding), chosen C and AUC.
     """
     learnable = examples[~examples["is_evaluation_day"].astype(bool)]
     variants = config.variants()

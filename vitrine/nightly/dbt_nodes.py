@@ -7,10 +7,10 @@ task runner. The task run waits for its node, logs dbt's result line, and fails 
 failed. dbt's own console output is off (the task runs carry it); its log file and target/ artifacts are as usual.
 
 Why not prefect-dbt's PrefectDbtRunner, which this replaced: each of its node task runs started in a bare thread
-and rebuilt Prefect's settings and run context from a serialized copy, twice, ~0.2 s of CPU per node on the cores
-that dbt and DuckDB need. On a 2,000-customer world (216 nodes) its dbt build took 62.7 s where plain `dbt build`
-took 17.5 s; on the 1 M-customer night, 326.5 s against 252.0 s. Prefect's ThreadPoolTaskRunner hands its tasks
-the step's context (contextvars) instead, which costs nothing to rebuild.
+and rebuilt Prefect's settings and run context from a serialized copy, twice, spending CPU per node on the cores
+that dbt and DuckDB need, which made the night's build markedly slower than a plain `dbt build`
+(docs/benchmarks.md). Prefect's ThreadPoolTaskRunner hands its tasks the step's context (contextvars) instead,
+which costs nothing to rebuild.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ DEFAULT_KEEP = 7
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Seconds each step may run before the night fails (generous: a 1 M-user night takes about an hour)."""
+    """Seconds each step may run before the night fails: generous, to stop a hung step, never a slow night."""
 
     ingest: float = 2 * 3600
     labels: float = 4 * 3600

@@ -25,7 +25,7 @@ from vitrine.simulate.population import BUDGET_MAX_EUR, BUDGET_MIN_EUR, Populati
 from vitrine.simulate.sales import Sales
 
 SECONDS_PER_DAY = 86_400
-# Visits per user and day at activity 1 and factors 1 (1 M users x 90 days from 1 January: about 20 M visits).
+# Visits per user and day at activity 1 and factors 1.
 VISIT_RATE = 0.232
 PRICE_FIT_SIGMA = 0.5
 FAVOURITE_COUNTRY_BOOST = 2.5

@@ -95,7 +95,7 @@ def simulate_world(
     file_format: Literal["csv", "parquet"] = "csv",
     progress: Callable[[str], None] | None = None,
 ) -> WorldSummary:
-    """Write a deterministic simulated world into ``out`` (see the module docstring and design.md).
+    """Write a deterministic simulated world into ``out`` (see the module docstring).
 
     Events happen on days start .. start + days - 1; sales open on every day of start .. start + days, so
     sales are open on the first scoring date start + days. Raises ValueError on bad parameters.

@@ -19,7 +19,7 @@ from vitrine.themes.matrix import TagMatrix
 from vitrine.themes.naming import names_tags, theme_name
 
 MAX_ITER = 500
-TOL = 1e-4  # scikit-learn's default; 1e-5 took 2.4x the iterations for the same reconstruction error
+TOL = 1e-4  # scikit-learn's default; 1e-5 took more iterations for the same reconstruction error
 # a new theme inherits an old id when the cosine of their tag weights is at least this
 MIN_MATCH_COSINE = 0.5
 # tag weights below this share of a theme are dropped from the stored rows

@@ -5,8 +5,8 @@
   (int_meta_served picks the two models; a night without a model keeps its pairs, with null scores, for the
   single recommenders' evaluation.) A logistic regression is a weighted sum of standardised features:
   sigmoid(intercept + sum coef * (x - c) / s), rounded to 10 decimals, like the features.
-  Tonight's candidates are scored by the same macros where they are ranked (int_home_page_picks): a table of
-  tonight's 68 M scores at a million customers cost 30 s to write and 10 s to test, on the night's critical path.
+  Tonight's candidates are scored by the same macros where they are ranked (int_home_page_picks), not here: a
+  table of every candidate's score would be written and tested on the night's critical path for nothing.
 -#}
 with weights as (
     {{ meta_model_weights() }}

@@ -7,7 +7,7 @@
   customer with on a history day: a sale open that day (int_open_sales, with its int_sale_popularity row), not
   bought before the day.
   Drawn first, so that on the training days that are not evaluation days int_candidate_features scores only these
-  pairs instead of every open sale of every buyer (on the 1 M-customer world: 35 M rows -> about 0.7 M).
+  pairs instead of every open sale of every buyer (a small fraction of those rows).
   Incremental by day (macros/as_of_days.sql): a night computes only the days without rows (tonight, yesterday,
   a day whose role or inputs changed).
 -#}

@@ -7,8 +7,8 @@ embeddings) from ``(features, label_sets)``; :class:`DistilledLabeller` predicts
 labels and thresholded label sets, and saves / loads itself with joblib. :func:`agreement` measures how well
 predicted labels reproduce the reference (teacher) labels on held-out images.
 
-The fits run with BLAS limited to one thread: on small matrices multi-threaded BLAS made them ~8x slower on a
-2-core machine. joblib files are pickles: load only files you made.
+The fits run with BLAS limited to one thread: on small matrices multi-threaded BLAS made them much slower
+(docs/benchmarks.md). joblib files are pickles: load only files you made.
 """
 
 from __future__ import annotations
