@@ -6,7 +6,8 @@ W is a warehouse with the staging models built (e.g. a copy of the 1 M-customer 
 and drops tables in it). The inputs of int_cf_similarity are built first for the chosen night (`--days 1`: tonight
 only, vars training_days 0 and evaluation_days 0, as bench_recommenders.py; `--days 31`: the nightly run's scoring
 days, training_days 30 and evaluation_days 7), unless --no-build. Then, `--runs` times in turn: each SQL version
-(the model compiled by dbt, the baseline compiled from the model's text at git revision REV, default main) as one
+(the model's text in the working tree, and at git revision REV, default main, each compiled by dbt as an inline
+query, so that every scoring day is computed even where the warehouse holds the model) as one
 `create table ... as` on DuckDB with the profile's settings (2 threads, VITRINE_DUCKDB_MEMORY_LIMIT), and the scipy
 reference (bench_recommenders.cosine_top_k_pairs, X^T X per scoring day from the visit spells valid that day, the
 loading untimed). Prints the median seconds, the pair counts, and compares the two SQL outputs row for row (the
@@ -33,17 +34,18 @@ MODEL = "dbt_project/models/intermediate/int_cf_similarity.sql"
 NIGHTS = {1: {"training_days": 0, "evaluation_days": 0}, 31: {"training_days": 30, "evaluation_days": 7}}
 
 
-def compile_sql(warehouse: Path, variables: dict[str, int], inline: str | None = None) -> str:
-    """The model (or `inline`, a model's text) compiled by dbt for `warehouse` with `variables`."""
+def compile_sql(warehouse: Path, variables: dict[str, object], text: str) -> str:
+    """A version of the model (its text) compiled by dbt for `warehouse` with `variables`, as an inline query: not
+    incremental, so every scoring day is computed even where the warehouse holds the model's table."""
     from dbt.cli.main import dbtRunner
 
     from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR
     from vitrine.dbt_runner import dbt_on_warehouse
 
-    selection = ["--inline", inline] if inline is not None else ["--select", "int_cf_similarity"]
     with dbt_on_warehouse(warehouse):
-        result = dbtRunner().invoke(["compile", *selection, "--vars", json.dumps(variables), "--log-level", "none",
-                                     "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)])
+        result = dbtRunner().invoke(["compile", "--inline", text, "--vars", json.dumps(variables),
+                                     "--log-level", "none", "--project-dir", str(DBT_PROJECT_DIR),
+                                     "--profiles-dir", str(PROFILES_DIR)])
     if not result.success:
         raise SystemExit(f"dbt compile failed: {result.exception}")
     return next(r.node.compiled_code for r in result.result.results)
@@ -121,8 +123,8 @@ def main() -> None:
         print(f"inputs built for {args.days} scoring day(s) in {wall:.0f}s (untimed)")
     baseline_text = subprocess.run(["git", "show", f"{args.baseline}:{MODEL}"], cwd=ROOT, check=True,
                                    capture_output=True, text=True).stdout
-    versions = {"baseline": compile_sql(warehouse, variables, inline=baseline_text),
-                "current": compile_sql(warehouse, variables)}
+    versions = {"baseline": compile_sql(warehouse, variables, baseline_text),
+                "current": compile_sql(warehouse, variables, (ROOT / MODEL).read_text())}
     project_vars = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]
     top_k, min_covisits = project_vars["cf_top_k"], project_vars["cf_min_covisits"]
     spells, days = spell_days(warehouse, project_vars["cf_lookback_days"])
