@@ -6,7 +6,7 @@
 Steps (each its own process; peak memory = that process's max RSS):
   nmf      tag_matrix + fit_themes (k = 30) + image_theme_shares on generated top-5 labels of `images` images over
            ~`tags` tags (scenes of 25 tags each), as int_theme_fits / int_image_themes run them
-  train    train_meta_model on `examples` generated examples over 30 days (18 features, the default C grid of 6
+  train    train_meta_model on `examples` generated examples over 30 days (var meta_features, the default C grid of 6
            values fitted on the first 23 days and scored on the last 7, then the refit), as int_meta_fits runs it
   score    a real `vitrine build` of int_meta_served, int_meta_scores, int_home_page_picks (tonight's candidates
            scored and ranked) and home_page_rankings (with their dbt tests) over a generated int_candidate_features
@@ -26,14 +26,50 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import yaml
 from harness import ROOT, run_cli, run_python
 
 NIGHT = date(2026, 6, 1)
-FEATURES = ("cf_score", "log_cf_score", "cb_text_score", "cb_destination_score", "cb_price_score", "cb_image_score",
-            "log_popularity", "log_user_sale_visits", "days_since_open", "days_left", "log_price_ratio",
-            "abs_log_price_ratio", "log_cf_rank", "log_cb_text_rank", "log_cb_destination_rank", "log_cb_price_rank",
-            "log_cb_image_rank", "log_popularity_rank")  # the var meta_features of dbt_project.yml
-IMAGE_FEATURES = ("cb_image_score", "log_cb_image_rank")  # its meta_image_features
+# the meta model's features and image features: the vars meta_features and meta_image_features of dbt_project.yml
+_VARS = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]
+FEATURES = tuple(_VARS["meta_features"])
+IMAGE_FEATURES = tuple(_VARS["meta_image_features"])
+# a generated value for each signal of the declaration (macro scored_signals), by (customer, sale) hash
+SIGNALS = {
+    "popularity_visits": "cast(hash(sale_id, 6) % 500 as bigint)",
+    "popularity_rank": "cast(hash(sale_id, 7) % 300 as bigint) + 1",
+    "user_sale_visits": "cast(hash(user_id, sale_id, 8) % 4 as bigint)",
+    "days_since_open": "cast(hash(sale_id, 9) % 10 as integer)",
+    "days_left": "cast(hash(sale_id, 10) % 10 as integer)",
+    "price_eur": "100.0 + hash(sale_id, 11) % 2000",
+    "price_ratio": "0.2 + (hash(user_id, sale_id, 12) % 1000) / 250.0",
+}
+
+
+def declared_columns(warehouse: Path) -> list[str]:
+    """The scored feature columns as the project declares them (macro scored_feature_columns), rendered by dbt."""
+    from dbt.cli.main import dbtRunner
+
+    from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR
+    from vitrine.dbt_runner import dbt_on_warehouse
+
+    with dbt_on_warehouse(warehouse):
+        result = dbtRunner().invoke(["compile", "--inline", "{{ tojson(scored_feature_columns()) }}", "--quiet",
+                                     "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)])
+    if not result.success:
+        raise SystemExit(f"rendering scored_feature_columns() failed: {result.exception}")
+    return json.loads(next(r.node.compiled_code for r in result.result.results))
+
+
+def generated_column(column: str, seed: int) -> str:
+    """A pseudo-random value for a scored feature column: a score in [0, 1), a rank in 1..21, or the signal's."""
+    if column.endswith("_score"):
+        return f"(hash(user_id, sale_id, {seed}) % 1000) / 1000.0 as {column}"
+    if column.endswith("_rank") and column not in SIGNALS:
+        return f"cast(hash(user_id, sale_id, {seed}) % 21 as bigint) + 1 as {column}"
+    if column not in SIGNALS:
+        raise SystemExit(f"no generated value for the signal {column}: add it to SIGNALS in {__file__}")
+    return f"{SIGNALS[column]} as {column}"
 
 
 def step_nmf(images: int, tags: int) -> dict:
@@ -89,6 +125,7 @@ def setup_score(warehouse: Path, users: int, candidates: int) -> dict:
     import duckdb
 
     t0 = time.perf_counter()
+    columns = declared_columns(warehouse)  # before the connection: dbt opens the warehouse too
     with duckdb.connect(str(warehouse)) as con:
         con.execute("set preserve_insertion_order = false")
         con.execute(f"""
@@ -98,7 +135,9 @@ def setup_score(warehouse: Path, users: int, candidates: int) -> dict:
                    r between 1 and 7 as is_evaluation
             from range(0, 31) as t(r)
         """)
-        # hash-based pseudo-random features, one row per (customer, candidate sale)
+        # hash-based pseudo-random features, one row per (customer, candidate sale), one column per declared feature
+        features = ",\n                ".join(
+            generated_column(column, 100 + i) for i, column in enumerate(columns))
         con.execute(f"""
             create table main.int_candidate_features as
             with pairs as (
@@ -106,23 +145,7 @@ def setup_score(warehouse: Path, users: int, candidates: int) -> dict:
                 from range(1, {users} + 1) as a(u), range(0, {candidates}) as b(c)
             )
             select date '{NIGHT}' as scored_for, user_id, sale_id, true as is_candidate,
-                (hash(user_id, sale_id, 1) % 1000) / 500.0 as cf_score,
-                (hash(user_id, sale_id, 2) % 1000) / 1000.0 as cb_text_score,
-                (hash(user_id, sale_id, 3) % 1000) / 1000.0 as cb_destination_score,
-                (hash(user_id, sale_id, 4) % 1000) / 1000.0 as cb_price_score,
-                (hash(user_id, sale_id, 5) % 1000) / 1000.0 as cb_image_score,
-                cast(hash(user_id, sale_id, 13) % 21 as bigint) + 1 as cf_rank,
-                cast(hash(user_id, sale_id, 14) % 21 as bigint) + 1 as cb_text_rank,
-                cast(hash(user_id, sale_id, 15) % 21 as bigint) + 1 as cb_destination_rank,
-                cast(hash(user_id, sale_id, 16) % 21 as bigint) + 1 as cb_price_rank,
-                cast(hash(user_id, sale_id, 17) % 21 as bigint) + 1 as cb_image_rank,
-                cast(hash(sale_id, 6) % 500 as bigint) as popularity_visits,
-                cast(hash(sale_id, 7) % 300 as bigint) + 1 as popularity_rank,
-                cast(hash(user_id, sale_id, 8) % 4 as bigint) as user_sale_visits,
-                cast(hash(sale_id, 9) % 10 as integer) as days_since_open,
-                cast(hash(sale_id, 10) % 10 as integer) as days_left,
-                100.0 + hash(sale_id, 11) % 2000 as price_eur,
-                0.2 + (hash(user_id, sale_id, 12) % 1000) / 250.0 as price_ratio
+                {features}
             from pairs
             qualify row_number() over (partition by user_id, sale_id order by c) = 1
         """)

@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -48,6 +49,27 @@ def _night(world: Path, warehouse: Path, run_date: str) -> tuple[float, float, d
     wall, rss, text = run_cli(["nightly", "--landing", str(world), "--warehouse", str(warehouse),
                                "--date", run_date, "--json"])
     return wall, rss, json.loads(text[text.index("{\n  \"run_id\""):])  # after any log line on stdout
+
+
+# the flow's log line for a finished dbt node: "... success model int_candidates in 6.92s: OK"
+NODE_LINE = re.compile(r" - (?:success|pass|warn|fail|error) (model|test|seed) (\S+) in ([0-9.]+)s")
+
+
+def _slowest_nodes(warehouse: Path, top: int = 12) -> None:
+    """The night's slowest dbt models from its log (the newest under the warehouse's logs/), and the tests' total."""
+    logs = sorted((warehouse.parent / "logs").glob("vitrine-nightly-*.log"))
+    if not logs:
+        return
+    models: dict[str, float] = {}
+    tests = 0.0
+    for kind, name, seconds in NODE_LINE.findall(logs[-1].read_text()):
+        if kind == "test":
+            tests += float(seconds)
+        else:
+            models[name] = float(seconds)
+    print("slowest models (s; dbt runs two at a time): " + ", ".join(
+        f"{name} {seconds:.1f}" for name, seconds in sorted(models.items(), key=lambda m: -m[1])[:top]))
+    print(f"all models {sum(models.values()):.1f} s, all data tests {tests:.1f} s")
 
 
 def _split_landings(world: Path, workdir: Path, last_day: str) -> tuple[Path, Path]:
@@ -174,8 +196,10 @@ def _bench(args: argparse.Namespace) -> None:
         before, world = _split_landings(world, workdir, last_day)
         wall, rss, summary = _night(before, warehouse, last_day)
         _print("the night before (every history day computed)", wall, rss, summary)
+        _slowest_nodes(warehouse)
     wall, rss, summary = _night(world, warehouse, night)
     _print("following night (one day of events)" if args.previous_night else "first night", wall, rss, summary)
+    _slowest_nodes(warehouse)
     if args.rerun:
         wall, rss, summary = _night(world, warehouse, night)
         _print("same night again", wall, rss, summary)

@@ -176,7 +176,7 @@ def test_themes_in_the_warehouse(scored_world: tuple[Path, Path]) -> None:
 def test_evaluation_has_the_meta_model_and_the_cold_start(scored_world: tuple[Path, Path]) -> None:
     warehouse, _ = scored_world
     rows = _df(warehouse, "select distinct recommender, sales_segment from main.model_evaluation")
-    assert {"meta", "meta_no_image", "cb_image", "cf", "popularity"} <= set(rows["recommender"])
+    assert {"meta", "meta_no_image", "cb_image", "cf", "cf_recent", "popularity"} <= set(rows["recommender"])
     assert set(rows["sales_segment"]) == {"all", "new_sales"}
 
 
@@ -185,7 +185,8 @@ def test_evaluation_ranks_are_the_places_in_a_full_sort(scored_world: tuple[Path
     warehouse, _ = scored_world
     cold_start_days = 1
     opens = _df(warehouse, f"""
-        select f.scored_for, f.user_id, f.sale_id, f.cf_score as cf, m.meta_score as meta,
+        select f.scored_for, f.user_id, f.sale_id, f.cf_score as cf, f.cf_recent_score as cf_recent,
+               m.meta_score as meta,
                f.days_since_open <= {cold_start_days} as is_new_sale,
                (hash(f.sale_id, f.scored_for, 42) % 1000000007) / 1000000007.0 as tie_break,
                coalesce(p.amount_eur, 0) as amount_eur, p.sale_id is not null as is_bought
@@ -198,12 +199,13 @@ def test_evaluation_ranks_are_the_places_in_a_full_sort(scored_world: tuple[Path
         where d.is_evaluation and u.is_buyer
         """)
     ranks = _df(warehouse, """
-        select * from main.int_evaluation_ranks where target = 'purchases' and recommender in ('cf', 'meta')
+        select * from main.int_evaluation_ranks
+        where target = 'purchases' and recommender in ('cf', 'cf_recent', 'meta')
         """)
     expected = []
     for segment in ("all", "new_sales"):
         pool = opens if segment == "all" else opens[opens["is_new_sale"]]
-        for recommender in ("cf", "meta"):
+        for recommender in ("cf", "cf_recent", "meta"):
             ordered = pool.sort_values(["scored_for", "user_id", recommender, "tie_break", "sale_id"],
                                        ascending=[True, True, False, True, True])
             ordered = ordered.assign(score_rank=ordered.groupby(["scored_for", "user_id"]).cumcount() + 1)

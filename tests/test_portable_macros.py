@@ -28,6 +28,12 @@ portable as (
 engine as (
     select * from {{{{ vitrine.duckdb__ranked_top_n('input', ['g'], 'k', 's', 2, ['c', 's'], 'r') }}}} as e
 ),
+portable_keys as (
+    select * from {{{{ vitrine.default__top_n_keys('input', ['g'], 'k', 's', 2, 'r') }}}} as p
+),
+engine_keys as (
+    select * from {{{{ vitrine.duckdb__top_n_keys('input', ['g'], 'k', 's', 2, 'r') }}}} as e
+),
 divisions as (
     select n, d,
         {{{{ vitrine.default__int_div('n', 'd') }}}} as portable_quotient,
@@ -37,6 +43,8 @@ divisions as (
 select
     (select to_json(list(struct_pack(g, k, c, s, r) order by g, r)) from portable) as portable_top,
     (select to_json(list(struct_pack(g, k, c, s, r) order by g, r)) from engine) as engine_top,
+    (select to_json(list(struct_pack(g, k, r) order by g, r)) from portable_keys) as portable_keys,
+    (select to_json(list(struct_pack(g, k, r) order by g, r)) from engine_keys) as engine_keys,
     (select to_json(list(struct_pack(n, d, portable_quotient, engine_quotient) order by n)) from divisions) as quotients
 """
 
@@ -53,8 +61,11 @@ def _compiled(tmp_path: Path) -> str:
 
 def test_duckdb_macros_agree_with_their_portable_defaults(tmp_path: Path) -> None:
     with duckdb.connect() as con:
-        portable, engine, quotients = (json.loads(v) for v in con.execute(_compiled(tmp_path)).fetchone())
+        portable, engine, portable_keys, engine_keys, quotients = (
+            json.loads(v) for v in con.execute(_compiled(tmp_path)).fetchone()
+        )
     assert engine == portable
+    assert engine_keys == portable_keys == [{"g": row["g"], "k": row["k"], "r": row["r"]} for row in portable]
     assert [(row["g"], row["k"], row["r"]) for row in portable] == [
         (1, 11, 1), (1, 10, 2), (2, 20, 1), (2, 21, 2), (3, 30, 1)
     ]

@@ -17,11 +17,6 @@ from vitrine.dbt_runner import run_dbt
 from vitrine.evaluation import evaluate
 from vitrine.ingest import ingest_folder
 
-FEATURES = (
-    "cf_score, cb_text_score, cb_destination_score, cb_price_score, cb_image_score, popularity_visits, "
-    "user_sale_visits, days_since_open, days_left, price_eur, price_ratio"
-)
-
 
 def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -126,7 +121,8 @@ def test_features_of_an_example_ignore_events_on_or_after_its_day(
     report = ingest_folder(later, warehouse=copy)
     assert report.to_dict()["tables"]["visits"]["rows_accepted"] > 0
 
-    examples = f"select example_on, user_id, sale_id, label, {FEATURES} from main.training_examples"
+    # every column: the features are the declared ones (macros/recommenders.sql), whatever they are
+    examples = "select * from main.training_examples"
     before_day = _query(copy, examples + " where example_on <= ? order by all", [example_on])
     next_day = _query(copy, examples + " where example_on = ? order by all", [example_on + timedelta(days=1)])
     daily = "select sale_id, visits from main.int_daily_visits where user_id = ? and visited_on = ? order by all"
@@ -154,7 +150,7 @@ def test_cf_and_content_based_beat_popularity(world: tuple[Path, Path]) -> None:
     (run_date,) = _query(warehouse, "select max(visited_on) + 1 from main.stg_visits")[0]
     rows = evaluate(run_date - timedelta(days=14), run_date - timedelta(days=1), warehouse=warehouse)
     p10 = {r.recommender: r.p_at_10 for r in rows if r.target == "purchases" and r.sales_segment == "all"}
-    assert set(p10) >= {"cf", "cb_text", "cb_destination", "cb_price", "content_based", "popularity"}
+    assert set(p10) >= {"cf", "cf_recent", "cb_text", "cb_destination", "cb_price", "content_based", "popularity"}
     assert p10["cf"] > p10["popularity"]
     assert max(p10["cb_text"], p10["content_based"]) > p10["popularity"]
     # The evaluation run builds into its own schema: tonight's public marts are untouched.

@@ -184,6 +184,38 @@ having count(*) > 1
 
 
 {#-
+  Subquery for a FROM clause: the `n` values of the numeric column `key` with the highest `score` in each group of
+  `relation` (grouped by `partition_by`), ties broken by the smallest key, as (partition_by..., key, rank_as) with
+  rank_as = 1 for the best: by default top_n's row_number() window. DuckDB: one bounded arg_max per group whose
+  ordering value is the struct (score, -key), unnested with its positions: the same rows and ranks, and memory bounded
+  by n per group where the window sorts every row (one group per customer and recommender).
+-#}
+{% macro top_n_keys(relation, partition_by, key, score, n, rank_as='rank') %}
+    {{ return(adapter.dispatch('top_n_keys', 'vitrine')(relation, partition_by, key, score, n, rank_as)) }}
+{% endmacro %}
+
+{% macro default__top_n_keys(relation, partition_by, key, score, n, rank_as) -%}
+    {{ vitrine.default__top_n(relation, partition_by, key, score, n, [], rank_as) }}
+{%- endmacro %}
+
+{% macro duckdb__top_n_keys(relation, partition_by, key, score, n, rank_as) -%}
+    (
+        select
+            {{ partition_by | join(', ') }},
+            unnest(best) as {{ key }},
+            generate_subscripts(best, 1) as {{ rank_as }}
+        from (
+            select
+                {{ partition_by | join(', ') }},
+                arg_max({{ key }}, struct_pack(score := {{ score }}, negative_key := -{{ key }}), {{ n }}) as best
+            from {{ relation }}
+            group by {{ partition_by | join(', ') }}
+        ) as grouped
+    )
+{%- endmacro %}
+
+
+{#-
   Subquery for a FROM clause, like top_n but with the rank: the `n` rows of each group of `relation` (grouped by the
   columns `partition_by`) with the highest `score`, ties broken by the smallest `key`, as
   (partition_by..., key, carry..., rank_as) with rank_as = 1 for the best row: by default top_n's row_number() window.

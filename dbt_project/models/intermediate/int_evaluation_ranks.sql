@@ -3,18 +3,21 @@
   evaluation days: the rows model_evaluation needs, and only those.
     target = purchases: the day's buyers; relevant = the sales they bought (with the amount).
     target = visits:    a seeded sample of the day's visitors; relevant = the sales they visited.
-  Recommenders: each one alone (macro single_recommenders: cf, the content families, content_based = their sum,
-  popularity) and the meta models (meta, meta_no_image) on a night that has them. Two segments of sales: `all` open sales, and `new_sales` (open for at most
-  cold_start_days days: no co-visits yet), ranked among themselves, which measures the cold start.
+  Recommenders: each one alone (macro single_recommenders: every scored recommender, content_based = the content
+  families' sum, popularity) and the meta models (meta, meta_no_image) on a night that has them. Two segments of
+  sales: `all` open sales, and `new_sales` (open for at most cold_start_days days: no co-visits yet), ranked among
+  themselves, which measures the cold start.
+  Grain and key: (scored_for, user_id, recommender, sales_segment, target, sale_id).
 
   A recommender ranks a customer's open sales by score, ties broken by a seeded hash (a recommender that knows
-  nothing ranks at random), then by sale_id. Rather than sort every open sale of every customer nine times, each
-  relevant sale is compared with the customer's other open sales (a join on the day and customer):
+  nothing ranks at random), then by sale_id. Rather than sort every open sale of every customer once per
+  recommender and segment, each relevant sale is compared with the customer's other open sales (a join on the day
+  and customer):
     score_rank        1 + the sales ranked before it: its row_number() in that order, exactly
     negatives         the sales that are not relevant for the target
     negatives_below   of those, how many score below it, and negatives_tied how many score the same (the AUC)
-  A customer has a few relevant sales and ~300 open sales: the join is a few times the day's open-sale rows, where
-  a sort per recommender and segment was 18 times them (at 1 M customers: 187 M rows, the night's longest model).
+  Why: a customer has a few relevant sales, so the join holds a few times the day's open-sale rows, where a sort
+  per recommender and segment would sort all of them each time.
 -#}
 {%- set recommenders = [] %}
 {%- for name, score, _ in single_recommenders() %}{% do recommenders.append((name, score)) %}{% endfor %}

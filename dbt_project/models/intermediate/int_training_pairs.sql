@@ -32,10 +32,7 @@ purchases_per_user as (
 ),
 
 bought_before as (
-    select distinct n.scored_for, n.user_id, p.sale_id
-    from purchases_per_user as n
-    inner join {{ ref('stg_purchases') }} as p
-        on p.user_id = n.user_id and p.purchased_on < n.scored_for
+    {{ bought_before('purchases_per_user') }}
 ),
 
 offered as (

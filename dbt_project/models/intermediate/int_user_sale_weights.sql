@@ -4,9 +4,7 @@
   What each scored customer's content profile is made of, as of each scoring day: the weight of every sale they
   visited or bought in [scored_for - profile_lookback_days, scored_for), each event weighted (a purchase counts
   purchase_weight visits) and decayed exponentially with a half-life of profile_half_life_days, summed per sale.
-  The profiles themselves (per family: the sum of weight x the sale's profile, the text family only from the sales
-  whose weight is at least profile_min_weight and cut to its text_terms_per_user strongest words, L2-normalised)
-  and their cosine with the open sales are matrix products in int_candidate_features (vitrine/recommenders/scoring.py).
+  The profiles themselves are scoring/int_user_profiles.
   Incremental by day (macros/as_of_days.sql): a night computes only the days without rows (tonight, yesterday,
   a day whose role or inputs changed).
 -#}
