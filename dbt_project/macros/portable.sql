@@ -144,27 +144,6 @@ having count(*) > 1
 
 
 {#-
-  The integer quotient of two non-negative integer expressions (floor division), typed BIGINT. The default divides
-  and floors, exact while the quotient is below 2^53.
--#}
-{% macro int_div(numerator, denominator) %}
-    {{ return(adapter.dispatch('int_div', 'vitrine')(numerator, denominator)) }}
-{% endmacro %}
-
-{% macro default__int_div(numerator, denominator) -%}
-    cast(floor(({{ numerator }}) / ({{ denominator }})) as bigint)
-{%- endmacro %}
-
-{% macro duckdb__int_div(numerator, denominator) -%}
-    (({{ numerator }}) // ({{ denominator }}))
-{%- endmacro %}
-
-{% macro spark__int_div(numerator, denominator) -%}
-    (({{ numerator }}) div ({{ denominator }}))
-{%- endmacro %}
-
-
-{#-
   An ORDER BY for the end of a CTE whose rows are read next by key, e.g. the input of a self-join on `columns`: it
   changes no result, only speed. DuckDB keeps the order of a CTE it materialises, and a hash join whose build and
   probe rows come grouped by key reads memory in order instead of at random (int_cf_similarity's self-join of the
