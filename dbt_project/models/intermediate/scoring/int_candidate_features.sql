@@ -7,32 +7,33 @@
 -#}
 {%- set recommenders = scored_recommenders() %}
 {%- set stored = recommenders | map(attribute='source') | reject('equalto', 'int_content_scores') | unique | list %}
-with pair_scores as (
-    -- each pair's rows of the recommenders' scores: the stored scores (int_cf_scores, sparse) of the pairs, and the
-    -- content scores computed for the pairs only (the view int_content_scores is every open sale)
-    {%- for source in stored %}
-    select s.scored_for, s.user_id, s.sale_id, s.recommender, s.score
-    from {{ ref(source) }} as s
-    inner join {{ ref('int_candidates') }} as c
+{%- set stored_recommenders = recommenders | selectattr('source', 'in', stored) | list %}
+{#- tonight's bucket of the candidates (macros/customer_buckets.sql), inlined where read: not a CTE read three times #}
+{%- set candidates %}(select * from {{ ref('int_candidates') }} where {{ in_customer_bucket('user_id') }}){% endset %}
+with stored_scores as (
+    -- the pairs' scores stored in rows (int_cf_scores: sparse), one column per recommender
+    select
+        c.scored_for,
+        c.user_id,
+        c.sale_id
+        {%- for r in stored_recommenders %},
+        sum(case when s.recommender = '{{ r.name }}' then s.score else 0 end) as {{ r.name }}_score
+        {%- endfor %}
+    from (
+        {%- for source in stored %}
+        select scored_for, user_id, sale_id, recommender, score
+        from {{ ref(source) }}
+        {{- '\n\n        union all\n' if not loop.last }}
+        {%- endfor %}
+    ) as s
+    inner join {{ candidates }} as c
         on c.scored_for = s.scored_for and c.user_id = s.user_id and c.sale_id = s.sale_id
-
-    union all
-    {%- endfor %}
-
-    {{ content_scores(pairs=ref('int_candidates')) }}
+    group by c.scored_for, c.user_id, c.sale_id
 ),
 
-scores as (
-    -- one column per recommender
-    select
-        scored_for,
-        user_id,
-        sale_id
-        {%- for r in recommenders %},
-        sum(case when recommender = '{{ r.name }}' then score else 0 end) as {{ r.name }}_score
-        {%- endfor %}
-    from pair_scores
-    group by scored_for, user_id, sale_id
+content_scores as (
+    -- the pairs' content scores, computed for the pairs only (the view int_content_scores is every open sale)
+    {{ content_score_columns(candidates) }}
 )
 
 select
@@ -41,7 +42,7 @@ select
     c.sale_id,
     c.is_candidate,
     {%- for r in recommenders %}
-    round(coalesce(s.{{ r.name }}_score, 0), 10) as {{ r.name }}_score,
+    round(coalesce({{ 's' if r in stored_recommenders else 'cb' }}.{{ r.name }}_score, 0), 10) as {{ r.name }}_score,
     {%- endfor %}
     {%- for r in recommenders %}
     c.{{ r.name }}_rank,
@@ -53,13 +54,15 @@ select
     o.days_left,
     o.price_eur,
     round(o.price_eur / r.median_visited_price_eur, 10) as price_ratio
-from {{ ref('int_candidates') }} as c
+from {{ candidates }} as c
 inner join {{ ref('int_open_sales') }} as o
     on o.scored_for = c.scored_for and o.sale_id = c.sale_id
 inner join {{ ref('int_sale_popularity') }} as p
     on p.scored_for = c.scored_for and p.sale_id = c.sale_id
-left join scores as s
+left join stored_scores as s
     on s.scored_for = c.scored_for and s.user_id = c.user_id and s.sale_id = c.sale_id
+left join content_scores as cb
+    on cb.scored_for = c.scored_for and cb.user_id = c.user_id and cb.sale_id = c.sale_id
 left join {{ ref('int_user_window_sales') }} as w
     on w.scored_for = c.scored_for and w.user_id = c.user_id and w.sale_id = c.sale_id
 left join {{ ref('int_user_price_reference') }} as r

@@ -13,6 +13,7 @@
 {%- set recommenders = scored_recommenders() %}
 with users as (
     select * from {{ ref('int_scoring_users') }}
+    where {{ in_customer_bucket('user_id') }}
 ),
 
 days as (
@@ -28,6 +29,7 @@ recommender_ranks as (
         min(case when recommender = '{{ r.name }}' then recommender_rank end) as {{ r.name }}_rank
         {%- endfor %}
     from {{ ref('int_recommender_ranks') }}
+    where {{ in_customer_bucket('user_id') }}
     group by scored_for, user_id, sale_id
 ),
 

@@ -20,6 +20,7 @@ with visited_neighbours as (
     inner join {{ ref('int_cf_similarity') }} as s
         on s.scored_for = w.scored_for
         and s.neighbour_sale_id = w.sale_id
+    where {{ in_customer_bucket('u.user_id') }}
 ),
 
 sums as (

@@ -12,7 +12,7 @@
 select scored_for, user_id, '{{ r.name }}' as recommender, sale_id, recommender_rank
 from {{ top_n_keys(
     '(select scored_for, user_id, sale_id, round(score, 10) as score from ' ~ ref(r.source)
-        ~ " where recommender = '" ~ r.name ~ "' and round(score, 10) > 0)",
+        ~ " where recommender = '" ~ r.name ~ "' and round(score, 10) > 0 and " ~ in_customer_bucket('user_id') ~ ")",
     ['scored_for', 'user_id'], 'sale_id', 'score', var('candidates_per_recommender'), rank_as='recommender_rank'
 ) }} as {{ r.name }}_top
 {%- endfor %}

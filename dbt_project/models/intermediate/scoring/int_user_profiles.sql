@@ -9,6 +9,7 @@
 with user_sales as (
     select scored_for, user_id, sale_id, weight
     from {{ ref('int_user_sale_weights') }}
+    where {{ in_customer_bucket('user_id') }}
 ),
 
 summed as (
