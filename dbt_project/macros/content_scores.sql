@@ -1,8 +1,7 @@
 {#-
   The content-based recommenders' scores: for each content family f (recommender cb_<f>, macros/recommenders.sql),
   the cosine of the customer's profile (int_user_profiles) and the sale's (int_sale_profiles; int_open_sale_profiles
-  on each day), both L2-normalised,
-  i.e. the dot product
+  on each day), both L2-normalised, i.e. the dot product
     cb_f(u, j) = sum over the family's features x of profile(u, x) * profile(j, x)
   Two forms of the same formula:
     content_scores()               every sale open on the day (int_open_sales) for every customer with a profile
@@ -64,8 +63,6 @@
         and u.feature_id = s.feature_id
     group by o.scored_for, o.user_id, o.sale_id
 {%- endmacro %}
-
-
 
 
 {#-

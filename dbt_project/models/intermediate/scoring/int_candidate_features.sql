@@ -23,6 +23,7 @@ with stored_scores as (
         {%- for source in stored %}
         select scored_for, user_id, sale_id, recommender, score
         from {{ ref(source) }}
+        where {{ in_customer_bucket('user_id') }}
         {{- '\n\n        union all\n' if not loop.last }}
         {%- endfor %}
     ) as s

@@ -20,7 +20,8 @@ with visited_neighbours as (
     inner join {{ ref('int_cf_similarity') }} as s
         on s.scored_for = w.scored_for
         and s.neighbour_sale_id = w.sale_id
-    where {{ in_customer_bucket('u.user_id') }}
+    -- both sides of the customer join, so that each bucket reads its own window sales only
+    where {{ in_customer_bucket('u.user_id') }} and {{ in_customer_bucket('w.user_id') }}
 ),
 
 sums as (
