@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lint bench env clean browser nightly duckdb1-client docs
+.PHONY: demo test lint bench env clean browser java nightly duckdb1-client docs
 
 env: $(VENV)/.installed
 
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "Installing the pinned dependencies into $(VENV) (pip: errors only)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check -c constraints.txt -e '.[test,spark]'
 	@touch $@
 
 demo: env
@@ -38,6 +38,13 @@ browser:
 		$$SUDO apt-get install -y chromium chromium-driver || \
 		{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }; }
 
+# A Java runtime for the Spark target's test (tests/test_spark.py; Debian's OpenJDK 17), installed only when missing.
+java:
+	@command -v java >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y openjdk-17-jre-headless || \
+		{ $$SUDO apt-get update && $$SUDO apt-get install -y openjdk-17-jre-headless; }; }
+
 # A DuckDB 1.x client (what many BI drivers bundle) in its own environment, for the serving copy's compatibility
 # test (tests/test_serving_compat.py); installed only when missing.
 DUCKDB1_VENV := .venv-duckdb1
@@ -49,9 +56,9 @@ $(DUCKDB1_VENV)/.installed-$(DUCKDB1_VERSION):
 	$(DUCKDB1_VENV)/bin/python -m pip install --quiet duckdb==$(DUCKDB1_VERSION)
 	touch $@
 
-test: env browser duckdb1-client
+test: env browser java duckdb1-client
 	$(BIN)/ruff check .
-	VITRINE_REQUIRE_BROWSER=1 VITRINE_REQUIRE_DUCKDB1=1 $(BIN)/python -m pytest
+	VITRINE_REQUIRE_BROWSER=1 VITRINE_REQUIRE_DUCKDB1=1 VITRINE_REQUIRE_SPARK=1 $(BIN)/python -m pytest
 
 # One night on the warehouse (see README: Scheduling the night); DATE=YYYY-MM-DD, LANDING=DIR optional.
 nightly: env

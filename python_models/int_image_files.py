@@ -3,6 +3,7 @@
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from vitrine.frames import model_result, to_pandas
     from vitrine.vision.warehouse import LabellingConfig, image_files
 
     # dbt hands a Python model only the config keys that its code reads with literal dbt.config.get("...") calls.
@@ -12,5 +13,5 @@ def model(dbt, session):
         "image_class_list": dbt.config.get("image_class_list"),
         "image_head": dbt.config.get("image_head"),
     }
-    images = dbt.ref("stg_sale_images").df()[["image_id", "image_path"]]
-    return image_files(images, LabellingConfig.from_dbt_config(settings.get))
+    images = to_pandas(dbt.ref("stg_sale_images"))[["image_id", "image_path"]]
+    return model_result(image_files(images, LabellingConfig.from_dbt_config(settings.get)), session)

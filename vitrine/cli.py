@@ -11,7 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from vitrine.config import disable_telemetry
+from vitrine.config import disable_telemetry, warehouse_path
+from vitrine.dbt_runner import TARGETS
 from vitrine.progress import configure_logging
 
 
@@ -46,6 +47,8 @@ def _add_nightly_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serving", type=Path, default=None,
                         help="where nights are published (default: $VITRINE_SERVING or serving/ beside the warehouse)")
     parser.add_argument("--keep", type=int, default=None, help="published nights kept (default 7, at least 2)")
+    parser.add_argument("--target", choices=TARGETS, default=None,
+                        help="the engine dbt builds on (default: $VITRINE_TARGET or duckdb; spark: docs/spark.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "build", help="dbt build (models + tests) on the warehouse; other arguments go to dbt, e.g. --select staging"
     )
     p.add_argument("--warehouse", type=Path, default=None)
+    p.add_argument("--target", choices=TARGETS, default=None,
+                   help="the engine (default: $VITRINE_TARGET or duckdb); spark first copies the raw batches "
+                   "ingested into the warehouse file to Spark tables beside it (docs/spark.md)")
 
     p = sub.add_parser("evaluate", help="rank each day's open sales by each recommender alone; print the metrics")
     p.add_argument("--from", dest="first_day", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
@@ -214,10 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "build":
-        from vitrine.dbt_runner import DbtError, run_dbt
+        from vitrine.dbt_runner import DbtError, run_dbt, target_name
 
+        target = target_name(args.target)
         try:
-            run = run_dbt(["build", *passthrough], warehouse=args.warehouse)
+            if target == "spark":
+                from vitrine.spark.raw import sync_raw
+
+                sync_raw(warehouse_path(args.warehouse))
+            run = run_dbt(["build", *passthrough], warehouse=args.warehouse, target=target)
         except DbtError as exc:
             print(exc, file=sys.stderr)
             return 1
@@ -257,11 +268,12 @@ def main(argv: list[str] | None = None) -> int:
 
         quiet = None
         try:
-            settings = NightlySettings.resolve(warehouse=args.warehouse, keep=args.keep)  # bad values: no log file
+            # bad values fail here, before a log file is opened
+            settings = NightlySettings.resolve(warehouse=args.warehouse, keep=args.keep, target=args.target)
             with _console(args.verbose, settings.warehouse, "nightly", (NightlyError, ValueError)) as quiet:
                 summary = run_nightly(
                     run_date=args.run_date, landing=args.landing, warehouse=args.warehouse, serving=args.serving,
-                    images_root=args.images_root, keep=args.keep, dbt_vars=args.dbt_vars,
+                    images_root=args.images_root, keep=args.keep, dbt_vars=args.dbt_vars, target=args.target,
                 )
         except (NightlyError, ValueError) as exc:
             print(f"nightly failed: {exc}", file=sys.stderr)
@@ -285,14 +297,14 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             serve_nightly(cron=args.cron, landing=args.landing, warehouse=args.warehouse, serving=args.serving,
-                          images_root=args.images_root, keep=args.keep)
+                          images_root=args.images_root, keep=args.keep, target=args.target)
         except (NightlyError, ValueError) as exc:
             print(f"serve failed: {exc}", file=sys.stderr)
             return 1
         return 0
 
     if args.command == "docs":
-        from vitrine.config import DBT_PROJECT_DIR, warehouse_path
+        from vitrine.config import DBT_PROJECT_DIR
         from vitrine.dbt_runner import DbtError, run_dbt
 
         warehouse = warehouse_path(args.warehouse)
@@ -310,7 +322,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "demo":
-        from vitrine.config import warehouse_path
         from vitrine.demo import DemoError, run_demo
 
         quiet = None

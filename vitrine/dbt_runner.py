@@ -12,6 +12,9 @@ from typing import Any
 
 from vitrine.config import DBT_PROJECT_DIR, PROFILES_DIR, disable_telemetry, warehouse_path
 
+# The profile's outputs (profiles.yml): DuckDB, the default, and Apache Spark (docs/spark.md).
+TARGETS = ("duckdb", "spark")
+
 # The statuses of a node that failed: a model or seed that errored, a test that failed or could not run.
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
@@ -43,20 +46,27 @@ class DbtRun:
         return [n for n in self.nodes if n.status in FAILED_STATUSES]
 
 
-def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure: bool = True) -> DbtRun:
+def run_dbt(
+    args: list[str], *, warehouse: Path | None = None, target: str | None = None, raise_on_failure: bool = True
+) -> DbtRun:
     """Run `dbt <args>` on the Vitrine project, against `warehouse` (default: config.warehouse_path()).
 
     The profile reads the file path from VITRINE_WAREHOUSE, so it is set (absolute) for the duration of the call.
-    A build or test that selects nodes gets cautious indirect selection (with_cautious_selection).
+    A build or test that selects nodes gets cautious indirect selection (with_cautious_selection). On the `spark`
+    target the models run on the process's Spark session, whose tables live beside the warehouse file
+    (vitrine.spark.session.spark_target), and the Python models run in-process (vitrine.spark.python_models).
     """
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt actually runs
 
+    target = target_name(target)
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}: one of {', '.join(TARGETS)}")
     disable_telemetry()
     path = warehouse_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
     command = [*with_cautious_selection(args), "--project-dir", str(DBT_PROJECT_DIR),
-               "--profiles-dir", str(PROFILES_DIR)]
-    with dbt_on_warehouse(path):
+               "--profiles-dir", str(PROFILES_DIR), "--target", target]
+    with dbt_on_warehouse(path), on_target(target, path):
         result = dbtRunner().invoke(command)
 
     run = DbtRun(command=["dbt", *args], success=bool(result.success), nodes=_node_results(result.result))
@@ -65,6 +75,11 @@ def run_dbt(args: list[str], *, warehouse: Path | None = None, raise_on_failure:
         cause = f": {result.exception}" if result.exception else ""
         raise DbtError(f"`{' '.join(run.command)}` failed{cause}{': ' + detail if detail else ''}")
     return run
+
+
+def target_name(target: str | None = None) -> str:
+    """The dbt target: `target` if given, else $VITRINE_TARGET (as the profile reads it), else duckdb."""
+    return target or os.environ.get("VITRINE_TARGET") or "duckdb"
 
 
 def with_cautious_selection(args: list[str]) -> list[str]:
@@ -89,6 +104,21 @@ def dbt_on_warehouse(path: Path) -> Iterator[None]:
             os.environ.pop("VITRINE_WAREHOUSE", None)
         else:
             os.environ["VITRINE_WAREHOUSE"] = previous
+
+
+@contextmanager
+def on_target(target: str, path: Path) -> Iterator[None]:
+    """What an in-process dbt call on `target` needs around it: for spark, the Spark folder beside `path` and the
+    in-process Python models; nothing for duckdb."""
+    if target != "spark":
+        yield
+        return
+    from vitrine.spark.python_models import enable_session_python_models
+    from vitrine.spark.session import spark_target
+
+    enable_session_python_models()
+    with spark_target(path):
+        yield
 
 
 def _release_duckdb() -> None:

@@ -5,7 +5,7 @@
   becoming a training-only day) or whose inputs changed. Those models (tag `as_of_day`):
 
     {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-              pre_hook="{{ prune_stale_days() }}") }}
+              partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
     with days as ({{ days_to_compute() }}) ...     -- and every output row carries days.inputs_key
 
   int_scoring_days.inputs_key says what a day's rows are computed from: the day's role (nightly, training,
@@ -26,8 +26,16 @@ where d.scored_for not in (select distinct done.scored_for from {{ this }} as do
 {%- endmacro %}
 
 
-{#- Pre-hook: delete the rows of days whose inputs_key is not the current one for that day (or that left the window). -#}
+{#-
+  Pre-hook: remove the rows of days whose inputs_key is not the current one for that day (or that left the window).
+  DuckDB deletes them. Spark's Parquet tables refuse DELETE: there each as-of model is partitioned by day
+  (as_of_partition) and the stale days' partitions are dropped.
+-#}
 {% macro prune_stale_days() -%}
+{{ return(adapter.dispatch('prune_stale_days', 'vitrine')()) }}
+{%- endmacro %}
+
+{% macro default__prune_stale_days() -%}
 {%- if is_incremental() -%}
 delete from {{ this }}
 where not exists (
@@ -36,6 +44,33 @@ where not exists (
     where d.scored_for = {{ this }}.scored_for and d.inputs_key = {{ this }}.inputs_key
 )
 {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__prune_stale_days() -%}
+{%- if is_incremental() and execute -%}
+{%- set stale = run_query(
+    "select distinct cast(t.scored_for as string) from " ~ this ~ " as t left anti join " ~ ref('int_scoring_days')
+    ~ " as d on d.scored_for = t.scored_for and d.inputs_key = t.inputs_key order by 1"
+).columns[0].values() -%}
+{%- if stale -%}
+alter table {{ this }} drop if exists
+{%- for day in stale %} partition (scored_for = date '{{ day }}'){{ ',' if not loop.last }}{% endfor %}
+{%- endif -%}
+{%- endif -%}
+{%- endmacro %}
+
+
+{#- The as-of models' partitioning: by day on Spark, so that a stale day is a partition to drop; none elsewhere. -#}
+{% macro as_of_partition() -%}
+{{ return(adapter.dispatch('as_of_partition', 'vitrine')()) }}
+{%- endmacro %}
+
+{% macro default__as_of_partition() -%}
+{{ return(none) }}
+{%- endmacro %}
+
+{% macro spark__as_of_partition() -%}
+{{ return(['scored_for']) }}
 {%- endmacro %}
 
 

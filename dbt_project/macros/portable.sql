@@ -64,22 +64,38 @@
 
 {#-
   A reproducible pseudo-random number in [0, 1) from the given expressions and a seed: a hash, never random(),
-  so that a rerun draws the same sample.
+  so that a rerun draws the same sample. The same number on every engine (the md5 of the values as text, joined
+  by '|', with the seed; its first 48 bits), so that a sample drawn on DuckDB and on Spark is the same sample.
+  Only reading hex digits as an integer differs by engine (hex_to_bigint).
 -#}
 {% macro stable_uniform(exprs, seed) %}
     {{ return(adapter.dispatch('stable_uniform', 'vitrine')(exprs, seed)) }}
 {% endmacro %}
 
 {% macro default__stable_uniform(exprs, seed) -%}
-    {{ exceptions.raise_compiler_error("stable_uniform: no implementation for " ~ target.type ~ "; add one to macros/portable.sql") }}
+    {%- set parts = [] -%}
+    {%- for expr in exprs -%}
+        {%- do parts.append('cast(' ~ expr ~ ' as ' ~ dbt.type_string() ~ ')') -%}
+    {%- endfor -%}
+    {%- do parts.append("'" ~ seed ~ "'") -%}
+    ({{ vitrine.hex_to_bigint("substr(md5(concat_ws('|', " ~ parts | join(', ') ~ ")), 1, 12)") }} / 281474976710656.0)
 {%- endmacro %}
 
-{% macro duckdb__stable_uniform(exprs, seed) -%}
-    (hash({{ exprs | join(', ') }}, {{ seed }}) % 1000000007) / 1000000007.0
+{#- A string of hex digits (at most 15) as a bigint. -#}
+{% macro hex_to_bigint(hex_expr) %}
+    {{ return(adapter.dispatch('hex_to_bigint', 'vitrine')(hex_expr)) }}
+{% endmacro %}
+
+{% macro default__hex_to_bigint(hex_expr) -%}
+    {{ exceptions.raise_compiler_error("hex_to_bigint: no implementation for " ~ target.type ~ "; add one to macros/portable.sql") }}
 {%- endmacro %}
 
-{% macro spark__stable_uniform(exprs, seed) -%}
-    pmod(xxhash64({{ exprs | join(', ') }}, {{ seed }}), 1000000007) / 1000000007.0
+{% macro duckdb__hex_to_bigint(hex_expr) -%}
+    cast('0x' || {{ hex_expr }} as bigint)
+{%- endmacro %}
+
+{% macro spark__hex_to_bigint(hex_expr) -%}
+    cast(conv({{ hex_expr }}, 16, 10) as bigint)
 {%- endmacro %}
 
 
@@ -97,7 +113,7 @@
 
 {% macro default__top_n(relation, partition_by, key, score, n, carry, rank_as) -%}
     (
-        select {{ (partition_by + [key] + carry) | join(', ') }}{{ ', top_n_rank as ' ~ rank_as if rank_as }}
+        select {{ (partition_by + [key] + carry) | join(', ') }}{{ ', cast(top_n_rank as bigint) as ' ~ rank_as if rank_as }}
         from (
             select
                 {{ (partition_by + [key] + carry) | join(', ') }},
@@ -230,4 +246,28 @@ having count(*) > 1
             group by {{ partition_by | join(', ') }}
         ) as grouped
     )
+{%- endmacro %}
+
+
+{#-
+  The values of `measure` in a group, joined by `delimiter_text` in the order of the expression `order_by` (nulls
+  left out), at most `limit_num` of them: dbt.listagg with an ORDER BY, which dbt-spark's listagg ignores (it warns
+  and joins in whatever order the rows arrived). Spark sorts (order_by, measure) pairs instead.
+-#}
+{% macro ordered_listagg(measure, delimiter_text, order_by, limit_num=none) %}
+    {{ return(adapter.dispatch('ordered_listagg', 'vitrine')(measure, delimiter_text, order_by, limit_num)) }}
+{% endmacro %}
+
+{% macro default__ordered_listagg(measure, delimiter_text, order_by, limit_num) -%}
+    {{ dbt.listagg(measure, delimiter_text, "order by " ~ order_by, limit_num) }}
+{%- endmacro %}
+
+{% macro spark__ordered_listagg(measure, delimiter_text, order_by, limit_num) -%}
+    {%- set pairs -%}
+        transform(
+            array_sort(filter(collect_list(named_struct('k', {{ order_by }}, 'v', {{ measure }})), x -> x.v is not null)),
+            x -> x.v
+        )
+    {%- endset -%}
+    array_join({{ 'slice(' ~ pairs ~ ', 1, ' ~ limit_num ~ ')' if limit_num else pairs }}, {{ delimiter_text }})
 {%- endmacro %}

@@ -29,6 +29,7 @@ from vitrine.dbt_runner import (
     DbtRun,
     _node_results,
     dbt_on_warehouse,
+    on_target,
     with_cautious_selection,
 )
 from vitrine.progress import Tracker, progress
@@ -97,7 +98,7 @@ def _events_callback(events: queue.Queue[tuple[str, Any]]) -> Any:
     return callback
 
 
-def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
+def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str, target: str = "duckdb") -> DbtRun:
     """Run `dbt ARGS` against `warehouse` with a Prefect task run per node; return every node's result.
 
     Call it inside a flow or task run. Does not raise on a failed node or test (the quality gate decides); raises
@@ -110,7 +111,7 @@ def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
 
     disable_telemetry()
     command = [*with_cautious_selection(args), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-               str(PROFILES_DIR), "--log-level", "none"]
+               str(PROFILES_DIR), "--target", target, "--log-level", "none"]
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     outcome: dict[str, Any] = {}
 
@@ -125,7 +126,11 @@ def run_dbt_nodes(args: list[str], *, warehouse: Path, label: str) -> DbtRun:
     node_task = task(_await_node, cache_policy=None, persist_result=False)
     nodes: dict[str, _Node] = {}
     futures = []
-    with dbt_on_warehouse(warehouse), ThreadPoolTaskRunner(max_workers=TASK_THREADS) as runner:
+    with (
+        dbt_on_warehouse(warehouse),
+        on_target(target, warehouse),
+        ThreadPoolTaskRunner(max_workers=TASK_THREADS) as runner,
+    ):
         worker = threading.Thread(target=invoke, name=f"dbt {label}", daemon=True)
         worker.start()
         bar: Any = None

@@ -1,5 +1,10 @@
 """The nightly Prefect flow: ingest -> label new images -> dbt build -> quality gate -> publish -> report.
 
+On the Spark target (docs/spark.md) the ingest still checks and loads the raw files into the DuckDB file; a step then
+appends the new batches to Spark's raw tables, dbt builds on Spark, and the quality gate copies the public marts (and
+what the night's checks and report read) back into the DuckDB file, from which the publication and the report work
+as on DuckDB: the serving layout does not depend on the engine.
+
 Each step is a Prefect task with a timeout; ingest, labelling, build and publish retry with exponential backoff, but
 only on transient failures (steps.is_transient: a warehouse locked by another process...), never on a failed test.
 Every dbt node is its own task run (dbt_nodes). The run ends with a markdown and a table artifact of the night's key
@@ -70,21 +75,37 @@ def ingest_task(settings: NightlySettings) -> dict[str, Any]:
             for name, t in report.tables.items()}
 
 
+@task(name="raw to spark")
+def raw_to_spark_task(settings: NightlySettings) -> dict[str, int]:
+    from vitrine.spark.raw import sync_raw
+
+    copies = sync_raw(settings.warehouse)
+    logger.info("raw to spark: %s", ", ".join(f"{c.table} +{c.rows}" for c in copies))
+    return {c.table: c.rows for c in copies}
+
+
 @task(name="label new images")
 def label_task(settings: NightlySettings, run_date: date | None) -> DbtRun:
     args = ["build", *steps.LABEL_SELECTION, *steps.dbt_vars(run_date, settings.dbt_vars)]
-    return run_dbt_nodes(args, warehouse=settings.warehouse, label="label new images")
+    return run_dbt_nodes(args, warehouse=settings.warehouse, label="label new images", target=settings.target)
 
 
 @task(name="dbt build")
 def build_task(settings: NightlySettings, run_date: date | None) -> DbtRun:
     args = ["build", *steps.REST_SELECTION, *steps.dbt_vars(run_date, settings.dbt_vars)]
-    return run_dbt_nodes(args, warehouse=settings.warehouse, label="dbt build")
+    return run_dbt_nodes(args, warehouse=settings.warehouse, label="dbt build", target=settings.target)
 
 
 @task(name="quality gate")
 def gate_task(runs: list[DbtRun], public: list[publish.PublicTable]) -> dict[str, int]:
     return steps.quality_gate(runs, public)
+
+
+@task(name="copy marts to DuckDB")
+def copy_to_duckdb_task(settings: NightlySettings, public: list[publish.PublicTable]) -> list[publish.PublicTable]:
+    from vitrine.spark.mirror import copy_night_to_duckdb
+
+    return copy_night_to_duckdb(settings.warehouse, public)
 
 
 @task(name="publish")
@@ -117,6 +138,7 @@ def nightly(
     images_root: str | None = None,
     keep: int | None = None,
     dbt_vars: dict[str, Any] | None = None,
+    target: str | None = None,
 ) -> dict[str, Any]:
     """One night: ingest `landing` (when given), label new images, build, gate, publish, report.
 
@@ -125,7 +147,7 @@ def nightly(
     writing the failure and its reason to the artifact and to SERVING/last_run.json.
     """
     settings = NightlySettings.resolve(warehouse=warehouse, serving=serving, landing=landing,
-                                       images_root=images_root, keep=keep, dbt_vars=dbt_vars)
+                                       images_root=images_root, keep=keep, dbt_vars=dbt_vars, target=target)
     run_id = flow_run.get_id() or str(uuid.uuid4())
     summary = NightSummary(run_id=run_id, requested_date=run_date)
     t = settings.timeouts
@@ -150,12 +172,16 @@ def nightly(
     try:
         if settings.landing is not None:
             summary.ingest = call("ingest", ingest_task, t.ingest, settings)
+        if settings.target == "spark":
+            call("raw to spark", raw_to_spark_task, t.ingest, settings)
         labels = call("label new images", label_task, t.labels, settings, run_date)
         build = call("dbt build", build_task, t.build, settings, run_date)
         with step("quality gate"):
             public = publish.public_tables()
             summary.dbt_counts = gate_task.with_options(**_options(settings, 600, retry=False))(
                 [labels, build], public)
+            if settings.target == "spark":  # what the checks below, the publication and the report read
+                public = copy_to_duckdb_task.with_options(**_options(settings, t.publish))(settings, public)
             summary.run_date = steps.night_of_build(settings.warehouse)
             if run_date is not None and summary.run_date != run_date:
                 raise steps.QualityGateError(f"the build scored {summary.run_date}, not the night asked, {run_date}")

@@ -29,14 +29,14 @@ class NightlyError(RuntimeError):
 def run_nightly(
     *, run_date: date | None = None, landing: Path | None = None, warehouse: Path | None = None,
     serving: Path | None = None, images_root: Path | None = None, keep: int | None = None,
-    dbt_vars: dict[str, Any] | None = None,
+    dbt_vars: dict[str, Any] | None = None, target: str | None = None,
 ) -> dict[str, Any]:
     """Run the nightly flow in this process (Prefect's ephemeral mode unless PREFECT_API_URL is set).
 
     Returns the night's summary; raises NightlyError with the failed step and the reason.
     """
     settings = NightlySettings.resolve(warehouse=warehouse, serving=serving, landing=landing,
-                                       images_root=images_root, keep=keep, dbt_vars=dbt_vars)
+                                       images_root=images_root, keep=keep, dbt_vars=dbt_vars, target=target)
     configure_prefect(settings.warehouse)
     detach_cli_logging()
     from vitrine.nightly.flow import nightly
@@ -46,7 +46,7 @@ def run_nightly(
         run_date=run_date, landing=str(settings.landing) if settings.landing else None,
         warehouse=str(settings.warehouse), serving=str(settings.serving),
         images_root=str(settings.images_root) if settings.images_root else None, keep=settings.keep,
-        dbt_vars=settings.dbt_vars or None, return_state=True,
+        dbt_vars=settings.dbt_vars or None, target=settings.target, return_state=True,
     )
     if state.is_completed():
         return state.result()
@@ -77,12 +77,12 @@ def check_server(api_url: str) -> None:
 def serve_nightly(
     *, cron: str = DEFAULT_CRON, landing: Path | None = None, warehouse: Path | None = None,
     serving: Path | None = None, images_root: Path | None = None, keep: int | None = None,
-    serve: Callable[..., Any] | None = None,
+    target: str | None = None, serve: Callable[..., Any] | None = None,
 ) -> None:
     """Schedule the nightly flow on a local Prefect server (PREFECT_API_URL, default 127.0.0.1:4200) and run it
     each time `cron` fires (blocks; Ctrl-C stops). Each run ranks the day after the last visit."""
     settings = NightlySettings.resolve(warehouse=warehouse, serving=serving, landing=landing,
-                                       images_root=images_root, keep=keep)
+                                       images_root=images_root, keep=keep, target=target)
     api_url = os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
     check_server(api_url)  # before Prefect is imported: it reads its settings once
     os.environ["PREFECT_API_URL"] = api_url
@@ -95,6 +95,6 @@ def serve_nightly(
     parameters = {
         "landing": str(settings.landing) if settings.landing else None, "warehouse": str(settings.warehouse),
         "serving": str(settings.serving), "keep": settings.keep,
-        "images_root": str(settings.images_root) if settings.images_root else None,
+        "images_root": str(settings.images_root) if settings.images_root else None, "target": settings.target,
     }
     (serve or nightly.serve)(name="vitrine-nightly", cron=cron, parameters=parameters)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vitrine.config import TELEMETRY_OFF, warehouse_path
+from vitrine.dbt_runner import TARGETS, target_name
 
 logger = logging.getLogger("vitrine.nightly")
 
@@ -38,6 +39,7 @@ class NightlySettings:
     images_root: Path | None = None
     keep: int = DEFAULT_KEEP
     dbt_vars: dict[str, Any] = field(default_factory=dict)
+    target: str = "duckdb"  # the engine dbt builds on (vitrine.dbt_runner.TARGETS); spark: docs/spark.md
     retries: int = 2  # transient failures only (a locked warehouse, a lost connection): see steps.is_transient
     retry_delay_seconds: float = 30.0  # first retry; doubles after each
     timeouts: Timeouts = field(default_factory=Timeouts)
@@ -46,16 +48,19 @@ class NightlySettings:
     def resolve(
         cls, *, warehouse: str | os.PathLike[str] | None = None, serving: str | os.PathLike[str] | None = None,
         landing: str | os.PathLike[str] | None = None, images_root: str | os.PathLike[str] | None = None,
-        keep: int | None = None, dbt_vars: dict[str, Any] | None = None,
+        keep: int | None = None, dbt_vars: dict[str, Any] | None = None, target: str | None = None,
     ) -> NightlySettings:
-        """Explicit values, else VITRINE_WAREHOUSE / VITRINE_SERVING / VITRINE_LANDING / VITRINE_KEEP_NIGHTS, else
-        warehouse/vitrine.duckdb and a `serving` folder beside it."""
+        """Explicit values, else VITRINE_WAREHOUSE / VITRINE_SERVING / VITRINE_LANDING / VITRINE_KEEP_NIGHTS /
+        VITRINE_TARGET, else warehouse/vitrine.duckdb, a `serving` folder beside it and the duckdb target."""
         wh = warehouse_path(warehouse)
         serving = serving or os.environ.get("VITRINE_SERVING") or wh.parent / "serving"
         landing = landing or os.environ.get("VITRINE_LANDING") or None
         keep = keep if keep is not None else int(os.environ.get("VITRINE_KEEP_NIGHTS", DEFAULT_KEEP))
         if keep < 2:
             raise ValueError(f"keep must be at least 2 (the night served and the one before it), got {keep}")
+        target = target_name(target)
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}: one of {', '.join(TARGETS)}")
         return cls(
             warehouse=wh,
             serving=Path(serving).expanduser().resolve(),
@@ -63,6 +68,7 @@ class NightlySettings:
             images_root=Path(images_root).expanduser().resolve() if images_root else None,
             keep=keep,
             dbt_vars=dict(dbt_vars or {}),
+            target=target,
         )
 
 

@@ -209,8 +209,24 @@ StoredEmbeddings = Callable[[Sequence[str], str], pd.DataFrame]
 
 
 def stored_embeddings(session: Any, table: str) -> StoredEmbeddings:
-    """A :data:`StoredEmbeddings` reading ``table`` (int_image_inference) on a DuckDB connection: the embeddings
-    of the given contents made by that backbone version, alone or under one of its heads."""
+    """A :data:`StoredEmbeddings` reading ``table`` (int_image_inference) on a DuckDB connection or a Spark session:
+    the embeddings of the given contents made by that backbone version, alone or under one of its heads."""
+    from vitrine.frames import is_spark
+
+    def read_spark(hashes: Sequence[str], backbone_version: str) -> pd.DataFrame:
+        from pyspark.sql import functions as F
+
+        version = F.col("model_version")
+        rows = (session.table(table)
+                .where((F.col("status") == "labelled")
+                       & ((version == backbone_version) | version.startswith(f"{backbone_version}+head-")))
+                .select("content_hash", "embedding")
+                .dropDuplicates(["content_hash"])
+                .toPandas())
+        return rows[rows["content_hash"].isin(list(hashes))].reset_index(drop=True)
+
+    if is_spark(session):
+        return read_spark
 
     def read(hashes: Sequence[str], backbone_version: str) -> pd.DataFrame:
         wanted = pd.DataFrame({"content_hash": list(hashes)})

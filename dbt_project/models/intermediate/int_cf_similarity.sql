@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-          pre_hook="{{ prune_stale_days() }}") }}
+          partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
 {#-
   Item-item collaborative filtering, as of each scoring day d: for every sale j open on d, its neighbours i (the
   other sales its visitors visited), with

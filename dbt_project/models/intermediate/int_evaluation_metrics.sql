@@ -23,7 +23,7 @@ per_user as (
         sum(case when score_rank <= 10 then amount_eur else 0 end) as revenue,
         -- every relevant sale of a customer has the same negatives: the mean over relevant sales is the mean
         -- over (relevant, negative) pairs
-        avg(case when negatives > 0 then (negatives_below + 0.5 * negatives_tied) / negatives end) as auc
+        avg(case when negatives > 0 then (negatives_below + 0.5 * negatives_tied) / cast(negatives as double) end) as auc
     from ranks
     group by scored_for, user_id, recommender, sales_segment, target
 ),
@@ -41,10 +41,10 @@ ideal_dcg as (
 scored as (
     select
         r.scored_for, r.user_id, r.recommender, r.sales_segment, r.target,
-        r.hits / 10.0 as precision_at_10,
+        cast(r.hits as double) / 10 as precision_at_10,
         cast(r.hits as double) / r.relevant as recall_at_10,
         r.dcg / i.idcg as ndcg_at_10,
-        case when r.hits > 0 then 1.0 else 0.0 end as hit_at_10,
+        cast(case when r.hits > 0 then 1 else 0 end as double) as hit_at_10,
         r.revenue,
         r.auc
     from per_user as r

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-          pre_hook="{{ prune_stale_days() }}") }}
+          partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
 {#-
   Popularity of each open sale as of each scoring day: its visits and distinct visitors in the last
   popularity_days days, and its rank among the day's open sales (1 = most visited; ties by sale_id).
@@ -26,8 +26,8 @@ with recent as (
 select
     scored_for,
     sale_id,
-    recent_visits,
+    cast(recent_visits as bigint) as recent_visits,
     recent_visitors,
-    row_number() over (partition by scored_for order by recent_visits desc, sale_id) as popularity_rank,
+    cast(row_number() over (partition by scored_for order by recent_visits desc, sale_id) as bigint) as popularity_rank,
     inputs_key
 from recent

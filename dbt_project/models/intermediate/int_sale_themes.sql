@@ -19,7 +19,7 @@ images_per_sale as (
 select
     i.sale_id,
     i.theme_id,
-    round(sum(i.score_pct) / n.images, 6) as score_pct,
+    round(sum(i.score_pct) / n.images, 10) as score_pct,
     n.images as images_with_themes
 from images as i
 inner join images_per_sale as n

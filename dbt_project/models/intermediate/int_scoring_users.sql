@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-          pre_hook="{{ prune_stale_days() }}") }}
+          partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
 {#-
   Who is scored on each day. The night: every active customer (a visit in the last active_lookback_days).
   History days: every customer who bought that day (training positives and the purchase target of evaluation), and

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-          pre_hook="{{ prune_stale_days() }}") }}
+          partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
 {#-
   The meta model's training pairs, drawn before anything is scored: each purchase of a training day -> label 1;
   for each purchase, negatives_per_purchase sales the customer could have been offered that day and did not buy ->

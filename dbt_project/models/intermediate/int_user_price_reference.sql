@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-          pre_hook="{{ prune_stale_days() }}") }}
+          partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
 {#-
   Each scored customer's usual price as of the day: the median price of the sales they visited in the lookback.
   Incremental by day (macros/as_of_days.sql): a night computes only the days without rows (tonight, yesterday,

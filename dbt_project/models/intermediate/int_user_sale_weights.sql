@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-          pre_hook="{{ prune_stale_days() }}") }}
+          partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
 {#-
   What each scored customer's content profile is made of, as of each scoring day: the weight of every sale they
   visited or bought in [scored_for - profile_lookback_days, scored_for), each event weighted (a purchase counts

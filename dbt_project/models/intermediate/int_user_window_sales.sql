@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['as_of_day'],
-          pre_hook="{{ prune_stale_days() }}") }}
+          partition_by=as_of_partition(), pre_hook="{{ prune_stale_days() }}") }}
 {#-
   For each scoring day and each customer scored that day, the sales they visited in the collaborative-filtering
   lookback [scored_for - cf_lookback_days, scored_for). Only scored customers: tonight every active customer, on
@@ -12,7 +12,7 @@ select
     u.scored_for,
     v.user_id,
     v.sale_id,
-    sum(v.visits) as visits,
+    cast(sum(v.visits) as bigint) as visits,
     max(v.visited_on) as last_visited_on,
     d.inputs_key
 from {{ ref('int_scoring_users') }} as u

@@ -21,8 +21,8 @@ purchases as (
 select
     b.scored_for as evaluated_on,
     count(distinct b.user_id) as buyers,
-    sum(case when p.sale_id is not null then 1 else 0 end) as purchases,
-    sum(case when p.sale_id is not null and b.is_candidate then 1 else 0 end) as purchases_in_candidates,
+    cast(sum(case when p.sale_id is not null then 1 else 0 end) as bigint) as purchases,
+    cast(sum(case when p.sale_id is not null and b.is_candidate then 1 else 0 end) as bigint) as purchases_in_candidates,
     cast(sum(case when p.sale_id is not null and b.is_candidate then 1 else 0 end) as double)
         / nullif(sum(case when p.sale_id is not null then 1 else 0 end), 0) as candidate_recall,
     cast(sum(case when b.is_candidate then 1 else 0 end) as double) / count(distinct b.user_id)

@@ -17,7 +17,7 @@ select
     max(regularization_c) as regularization_c,
     max(validation_auc) as validation_auc,
     max(validation_log_loss) as validation_log_loss,
-    {{ dbt.listagg("case when term <> '(intercept)' then term end", "','", "order by term_order") }} as features,
+    {{ ordered_listagg("case when term <> '(intercept)' then term end", "','", "term_order") }} as features,
     max(case when term = '(intercept)' then coefficient end) as intercept
 from {{ ref('int_meta_fits') }}
 group by model_version

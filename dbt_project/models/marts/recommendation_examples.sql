@@ -84,7 +84,7 @@ select
     l.scored_for,
     l.user_id,
     l.list,
-    l.rank,
+    cast(l.rank as bigint) as rank,
     l.sale_id,
     cast(l.score as double) as score,
     s.title,

@@ -51,7 +51,7 @@ open_in_month as (
 ),
 
 totals as (
-    select o.month, o.destination_country, count(*) as sales, coalesce(sum(v.visits), 0) as visits
+    select o.month, o.destination_country, count(*) as sales, cast(coalesce(sum(v.visits), 0) as bigint) as visits
     from open_in_month as o
     left join monthly_visits as v
         on v.month = o.month and v.destination_country = o.destination_country and v.sale_id = o.sale_id

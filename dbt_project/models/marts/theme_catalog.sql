@@ -21,9 +21,9 @@ shares as (
 select
     t.theme_id,
     t.theme_name as name,
-    {{ dbt.listagg("t.tag", "', '", "order by t.tag_rank", 3) }} as top_tags,
-    {{ dbt.listagg(dbt.concat(["t.tag", "':'", "cast(round(t.weight, 3) as " ~ dbt.type_string() ~ ")"]),
-                   "', '", "order by t.tag_rank", 10) }} as tag_weights,
+    {{ ordered_listagg("t.tag", "', '", "t.tag_rank", 3) }} as top_tags,
+    {{ ordered_listagg(dbt.concat(["t.tag", "':'", "cast(round(t.weight, 3) as " ~ dbt.type_string() ~ ")"]),
+                   "', '", "t.tag_rank", 10) }} as tag_weights,
     max(t.images) as fitted_images,
     round(100.0 * coalesce(max(s.image_equivalents), 0) / max(t.images), 3) as image_share_pct,
     max(t.fitted_for) as fitted_for,
