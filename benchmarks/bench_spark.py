@@ -32,6 +32,8 @@ from typing import Any
 from harness import ROOT
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+# the night's steps in the order they run (vitrine/nightly/flow.py)
+STEPS = ("ingest", "raw to spark", "label new images", "dbt build", "quality gate", "publish", "report")
 
 
 def _tree_rss(root: int) -> int:
@@ -117,7 +119,7 @@ def simulate(size: int, days: int, sales_per_day: int, workdir: Path) -> Path:
 
 def _step_rows(result: dict) -> dict[str, tuple[float | None, float | None]]:
     seconds = result.get("summary", {}).get("step_seconds", {})
-    names = list(dict.fromkeys([*seconds, *result["peaks"]]))
+    names = list(dict.fromkeys([*STEPS, *seconds, *result["peaks"]]))
     return {name: (seconds.get(name), result["peaks"].get(name)) for name in names if name != "start"}
 
 
@@ -127,6 +129,8 @@ def print_size(size: int, results: list[dict]) -> None:
     print("| --- |" + " --- | --- |" * len(results))
     rows = [_step_rows(r) for r in results]
     for name in dict.fromkeys(n for row in rows for n in row):
+        if all(row.get(name, (None, None)) == (None, None) for row in rows):
+            continue
         cells = []
         for row in rows:
             wall, peak = row.get(name, (None, None))

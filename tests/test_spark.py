@@ -50,6 +50,34 @@ def _require_spark() -> None:
         pytest.skip(message)
 
 
+def test_the_session_settings_are_the_profiles(monkeypatch, tmp_path):
+    """vitrine.spark.session starts Spark with the spark output of profiles.yml, rendered for the warehouse's folder
+    (no PySpark needed)."""
+    from vitrine.spark.session import spark_dir_for, spark_settings
+
+    monkeypatch.setenv("VITRINE_SPARK_MASTER", "spark://10.0.0.1:7077")
+    monkeypatch.delenv("VITRINE_SPARK_WAREHOUSE_DIR", raising=False)
+    spark_dir = spark_dir_for(tmp_path / "night.duckdb")
+    assert spark_dir == tmp_path / "night.spark"
+    settings = spark_settings(spark_dir)
+    assert settings["spark.master"] == "spark://10.0.0.1:7077"
+    assert settings["spark.sql.warehouse.dir"] == f"{spark_dir}/tables"
+    assert f"databaseName={spark_dir}/metastore_db" in settings["spark.hadoop.javax.jdo.option.ConnectionURL"]
+
+
+def test_an_unknown_target_is_refused(tmp_path):
+    from vitrine.cli import main
+    from vitrine.dbt_runner import run_dbt
+    from vitrine.nightly.settings import NightlySettings
+
+    with pytest.raises(ValueError, match="unknown target 'oracle'"):
+        NightlySettings.resolve(warehouse=tmp_path / "w.duckdb", target="oracle")
+    with pytest.raises(ValueError, match="unknown target 'oracle'"):
+        run_dbt(["debug"], warehouse=tmp_path / "w.duckdb", target="oracle")
+    with pytest.raises(SystemExit):
+        main(["build", "--target", "oracle"])
+
+
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[FirstNight, Night, dict[str, Any]]:
     """(the DuckDB night, the same night published from Spark, the Spark night's summary)."""
@@ -142,6 +170,10 @@ def test_a_spark_rebuild_recomputes_a_stale_day_and_keeps_the_rest(nights):
         for table in incremental:
             after = _snapshot(spark, table)
             assert after.equals(before[table]), f"{table} changed on a rebuild"
+    # the process's one session serves this warehouse: pointing it at another one is refused
+    with pytest.raises(RuntimeError, match="a process serves one Spark warehouse"), \
+            spark_target(warehouse.parent / "another.duckdb"):
+        pass
 
 
 # -- a standalone cluster ---------------------------------------------------------------------------------------

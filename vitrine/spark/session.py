@@ -53,8 +53,8 @@ def spark_settings(spark_dir: Path) -> dict[str, str]:
 def spark_target(warehouse: Path) -> Iterator[Path]:
     """Point the profile's spark output at the Spark folder of `warehouse` for the duration (VITRINE_SPARK_DIR)."""
     spark_dir = spark_dir_for(warehouse)
-    spark_dir.mkdir(parents=True, exist_ok=True)
     _check_active_session(spark_dir)
+    spark_dir.mkdir(parents=True, exist_ok=True)
     previous = os.environ.get(SPARK_DIR_ENV)
     os.environ[SPARK_DIR_ENV] = str(spark_dir)
     # the Python workers (the image labelling's mapInPandas) run this interpreter, with the vitrine package

@@ -112,28 +112,62 @@ compared as (
         on s.scored_for = p.scored_for and s.user_id = p.user_id and s.target = p.target
     where p.is_relevant
     group by p.scored_for, p.user_id, p.sale_id, p.target, p.is_new_sale, p.amount_eur
+),
+
+pairs as (
+    -- one row per (recommender, segment) that the night ranks: unpivots `compared` in one pass (a union of one
+    -- select per pair would recompute `compared` per pair on an engine that does not materialize a CTE, Spark)
+    {%- for segment, _ in segments %}
+    {%- set outer_last = loop.last %}
+    {%- for recommender, _ in recommenders %}
+    select '{{ recommender }}' as recommender, '{{ segment }}' as sales_segment,
+        {{ "'" ~ meta_slots[recommender] ~ "'" if recommender in meta_slots else 'null' }} as meta_slot
+    {%- if not (outer_last and loop.last) %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+    {%- endfor %}
+),
+
+served_slots as (
+    select distinct slot from {{ ref('int_meta_served') }}
 )
 
-{% for segment, in_segment in segments %}
-{%- for recommender, column in recommenders %}
 select
-    scored_for,
-    user_id,
-    sale_id,
-    '{{ recommender }}' as recommender,
-    '{{ segment }}' as sales_segment,
-    target,
-    {{ segment }}__{{ recommender }}__rank as score_rank,
-    {{ segment }}__negatives as negatives,
-    {{ segment }}__{{ recommender }}__below as negatives_below,
-    {{ segment }}__{{ recommender }}__tied as negatives_tied,
-    amount_eur
-from compared
-where {% if segment != 'all' %}is_new_sale{% else %}1 = 1{% endif %}
-{%- if recommender in meta_slots %}
-    and exists (select 1 from {{ ref('int_meta_served') }} where slot = '{{ meta_slots[recommender] }}')
-{%- endif %}
-{% if not loop.last %}union all{% endif %}
-{%- endfor %}
-{% if not loop.last %}union all{% endif %}
-{% endfor %}
+    c.scored_for,
+    c.user_id,
+    c.sale_id,
+    k.recommender,
+    k.sales_segment,
+    c.target,
+    case
+        {%- for segment, _ in segments %}{% for recommender, _ in recommenders %}
+        when k.sales_segment = '{{ segment }}' and k.recommender = '{{ recommender }}'
+            then c.{{ segment }}__{{ recommender }}__rank
+        {%- endfor %}{% endfor %}
+    end as score_rank,
+    case
+        {%- for segment, _ in segments %}
+        when k.sales_segment = '{{ segment }}' then c.{{ segment }}__negatives
+        {%- endfor %}
+    end as negatives,
+    case
+        {%- for segment, _ in segments %}{% for recommender, _ in recommenders %}
+        when k.sales_segment = '{{ segment }}' and k.recommender = '{{ recommender }}'
+            then c.{{ segment }}__{{ recommender }}__below
+        {%- endfor %}{% endfor %}
+    end as negatives_below,
+    case
+        {%- for segment, _ in segments %}{% for recommender, _ in recommenders %}
+        when k.sales_segment = '{{ segment }}' and k.recommender = '{{ recommender }}'
+            then c.{{ segment }}__{{ recommender }}__tied
+        {%- endfor %}{% endfor %}
+    end as negatives_tied,
+    c.amount_eur
+from compared as c
+cross join pairs as k
+left join served_slots as v
+    on v.slot = k.meta_slot
+where (k.sales_segment = 'all' or c.is_new_sale)
+    -- a meta model is ranked only on a night that has it
+    and (k.meta_slot is null or v.slot is not null)
