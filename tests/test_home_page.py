@@ -188,7 +188,8 @@ def test_evaluation_ranks_are_the_places_in_a_full_sort(scored_world: tuple[Path
         select f.scored_for, f.user_id, f.sale_id, f.cf_score as cf, f.cf_recent_score as cf_recent,
                m.meta_score as meta,
                f.days_since_open <= {cold_start_days} as is_new_sale,
-               (hash(f.sale_id, f.scored_for, 42) % 1000000007) / 1000000007.0 as tie_break,
+               cast('0x' || substr(md5(concat_ws('|', cast(f.sale_id as varchar), cast(f.scored_for as varchar),
+                   '42')), 1, 12) as bigint) / 281474976710656.0 as tie_break,  -- stable_uniform
                coalesce(p.amount_eur, 0) as amount_eur, p.sale_id is not null as is_bought
         from main.int_candidate_features f
         join main.int_meta_scores m using (scored_for, user_id, sale_id)
