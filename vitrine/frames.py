@@ -35,9 +35,9 @@ def model_result(table: pa.Table, session: Any, *, replaces: tuple[str, str, Any
     """
     if not is_spark(session):
         return table
-    from vitrine.spark.types import spark_schema
+    from pyspark.sql.pandas.types import from_arrow_schema
 
-    schema = spark_schema(table.schema)
+    schema = from_arrow_schema(table.schema)
     frame = session.createDataFrame(table.to_pandas() if table.num_rows else [], schema)
     if replaces is None:
         return frame

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
+from pyspark.sql.pandas.types import from_arrow_schema
 
-from vitrine.spark.types import spark_schema
 from vitrine.vision.warehouse import INFERENCE_SCHEMA, LabellingConfig, StoredEmbeddings, label_new_content
 
 
@@ -41,5 +41,5 @@ def label_on_executors(
             yield table.to_pandas()
 
     return readable.repartition(partitions, "content_hash").mapInPandas(
-        label_partition, spark_schema(INFERENCE_SCHEMA)
+        label_partition, from_arrow_schema(INFERENCE_SCHEMA)
     )
