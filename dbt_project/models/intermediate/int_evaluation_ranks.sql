@@ -140,29 +140,20 @@ select
     k.recommender,
     k.sales_segment,
     c.target,
-    case
-        {%- for segment, _ in segments %}{% for recommender, _ in recommenders %}
-        when k.sales_segment = '{{ segment }}' and k.recommender = '{{ recommender }}'
-            then c.{{ segment }}__{{ recommender }}__rank
-        {%- endfor %}{% endfor %}
-    end as score_rank,
+    {#- each pair's columns of `compared`: <segment>__<recommender>__<suffix>, or <segment>__negatives #}
+    {%- for column, suffix in [('score_rank', 'rank'), ('negatives', none), ('negatives_below', 'below'),
+                               ('negatives_tied', 'tied')] %}
     case
         {%- for segment, _ in segments %}
+        {%- if suffix is none %}
         when k.sales_segment = '{{ segment }}' then c.{{ segment }}__negatives
+        {%- else %}{% for recommender, _ in recommenders %}
+        when k.sales_segment = '{{ segment }}' and k.recommender = '{{ recommender }}'
+            then c.{{ segment }}__{{ recommender }}__{{ suffix }}
+        {%- endfor %}{% endif %}
         {%- endfor %}
-    end as negatives,
-    case
-        {%- for segment, _ in segments %}{% for recommender, _ in recommenders %}
-        when k.sales_segment = '{{ segment }}' and k.recommender = '{{ recommender }}'
-            then c.{{ segment }}__{{ recommender }}__below
-        {%- endfor %}{% endfor %}
-    end as negatives_below,
-    case
-        {%- for segment, _ in segments %}{% for recommender, _ in recommenders %}
-        when k.sales_segment = '{{ segment }}' and k.recommender = '{{ recommender }}'
-            then c.{{ segment }}__{{ recommender }}__tied
-        {%- endfor %}{% endfor %}
-    end as negatives_tied,
+    end as {{ column }},
+    {%- endfor %}
     c.amount_eur
 from compared as c
 cross join pairs as k
